@@ -5,5 +5,4 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("contacts.urls")),
     path("", include("syncjobs.urls")),
-    path("", include("linkedin.urls")),
 ]
