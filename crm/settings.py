@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "crm",
     "contacts",
     "syncjobs",
     "linkedin",

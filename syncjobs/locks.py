@@ -1,0 +1,80 @@
+"""The per-user, per-provider lease that keeps two runs from overlapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db.models import Q
+from django.utils import timezone
+
+from syncjobs.models import SyncLock
+
+DEFAULT_TTL_SECONDS = 3600
+
+
+class SyncLocked(Exception):
+    """Another run of the same provider for the same user holds the lock."""
+
+    def __init__(self, *, platform: str, locked_until: dt.datetime | None):
+        self.platform = platform
+        self.locked_until = locked_until
+        until = f" until {locked_until.isoformat()}" if locked_until else ""
+        super().__init__(f"another {platform} run holds the lock{until}")
+
+
+def sync_lock_claim(
+    *, owner, platform: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+) -> str:
+    """Claim the (owner, platform) lock and return the holder token.
+
+    The claim is one conditional UPDATE whose WHERE clause only matches a
+    free or expired lease, and the rowcount says who won: two workers
+    racing here cannot both see 1 (a read-then-write check could let both
+    pass). The ttl frees the lease of a worker that died mid-run.
+    """
+    now = timezone.now()
+    lock, _ = SyncLock.objects.get_or_create(owner=owner, platform=platform)
+    holder = uuid.uuid4().hex
+    claimed = (
+        SyncLock.objects.filter(pk=lock.pk)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(holder=holder, locked_until=now + dt.timedelta(seconds=ttl_seconds))
+    )
+    if claimed != 1:
+        until = (
+            SyncLock.objects.filter(pk=lock.pk)
+            .values_list("locked_until", flat=True)
+            .first()
+        )
+        raise SyncLocked(platform=platform, locked_until=until)
+    return holder
+
+
+def sync_lock_release(*, owner, platform: str, holder: str) -> None:
+    """Free the lock if ``holder`` still holds it.
+
+    Matching on the holder keeps a run whose lease expired (and was taken
+    by another worker) from freeing the other worker's lease.
+    """
+    SyncLock.objects.filter(owner=owner, platform=platform, holder=holder).update(
+        holder="", locked_until=None
+    )
+
+
+@contextmanager
+def sync_lock(
+    *, owner, platform: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+) -> Iterator[str]:
+    """Hold the (owner, platform) lock for the block; raise SyncLocked if taken.
+
+    Claim it outside any work transaction: a claim that is not committed is
+    invisible to the other workers.
+    """
+    holder = sync_lock_claim(owner=owner, platform=platform, ttl_seconds=ttl_seconds)
+    try:
+        yield holder
+    finally:
+        sync_lock_release(owner=owner, platform=platform, holder=holder)
