@@ -12,7 +12,7 @@ import math
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -117,3 +117,34 @@ class EnvelopePagination(PageNumberPagination):
             "total_pages": max(1, math.ceil(total / size)),
         }
         return rows, meta
+
+
+class PageMetaSerializer(serializers.Serializer):
+    """The list ``meta`` block, for the OpenAPI schema."""
+
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    total_pages = serializers.IntegerField()
+
+
+def enveloped_schema(name: str, data, meta=None):
+    """Return an OpenAPI shape of ``{data, error, meta}`` around ``data``.
+
+    ``data`` and ``meta`` are serializer or field instances (``many=True``
+    for lists); for drf-spectacular's ``responses=`` only, never to
+    validate.
+    """
+    from drf_spectacular.utils import inline_serializer
+
+    def null_dict():
+        return serializers.DictField(allow_null=True, default=None)
+
+    return inline_serializer(
+        name=name,
+        fields={
+            "data": data,
+            "error": null_dict(),
+            "meta": meta if meta is not None else null_dict(),
+        },
+    )

@@ -2,8 +2,17 @@
 
 from django.conf import settings
 
-# Paths whose bodies carry credentials or are silk's own pages.
-_NEVER_RECORDED_PREFIXES = ("/silk/", "/static/", "/__debug__/", "/api/v1/auth/")
+# Paths whose requests or responses carry credentials (sign-in, OAuth
+# callbacks with their code and state, extension pairing that hands out a
+# token), and silk's and the toolbar's own pages.
+_NEVER_RECORDED_PREFIXES = (
+    "/silk/",
+    "/static/",
+    "/__debug__/",
+    "/admin/login/",
+    "/api/v1/auth/",
+    "/api/v1/extension/",
+)
 
 
 def silk_should_record(request) -> bool:

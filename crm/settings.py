@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from crm.profiling import silk_should_record
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CRM_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -247,7 +249,8 @@ SILKY_SENSITIVE_KEYS = {
 }
 SILKY_META = True
 SILKY_PYTHON_PROFILER = False
-SILKY_INTERCEPT_FUNC = "crm.profiling.silk_should_record"
+SILKY_INTERCEPT_FUNC = silk_should_record
+SILKY_HIDE_COOKIES = True
 
 DEBUG_TOOLBAR_CONFIG = {"SHOW_TOOLBAR_CALLBACK": "crm.profiling.show_debug_toolbar"}
 

@@ -1,16 +1,17 @@
-"""Test settings: eager Celery, a fast hasher, no silk or toolbar by default.
+"""Test settings: eager Celery, a fast hasher, silk installed but not recording.
 
-silk is switched off here because its own writes would count in every
-query-count assertion; the silk tests switch it on for themselves.
+silk's middleware is left out because its own writes would count in every
+query-count assertion; the silk tests put it back for themselves.
 """
 
 import os
 
-os.environ.setdefault("SILK_ENABLED", "false")
 os.environ.setdefault("DEBUG_TOOLBAR_ENABLED", "false")
 
 from crm.settings import *  # noqa: E402,F403
 
+SILK_MIDDLEWARE = "silk.middleware.SilkyMiddleware"
+MIDDLEWARE = [m for m in MIDDLEWARE if m != SILK_MIDDLEWARE]  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

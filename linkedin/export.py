@@ -21,7 +21,11 @@ from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
-from linkedin.urls import CANONICAL_PREFIX, normalise_profile_url, profile_id_from_url
+from linkedin.profile_urls import (
+    CANONICAL_PREFIX,
+    normalise_profile_url,
+    profile_id_from_url,
+)
 from syncjobs.records import (
     INBOUND,
     OUTBOUND,

@@ -179,7 +179,8 @@ def split_mbox(data: bytes) -> list[tuple[int, bytes]]:
     """
     lines = data.splitlines(keepends=True)
     starts = [i for i in range(len(lines)) if _is_separator(lines, i)]
-    if not starts or (starts[0] > 0 and any(l.strip() for l in lines[: starts[0]])):
+    preamble = b"".join(lines[: starts[0]] if starts else lines)
+    if not starts or preamble.strip():
         # Text before the first From_ line (or a file with none) is a
         # message without an envelope.
         starts.insert(0, -1)

@@ -48,7 +48,8 @@ def parse_twitter_archive(path: str | Path) -> ParseResult:
     """Return one interaction per DM in the archive at ``path``.
 
     1. Read ``account.js`` for the owner's id; without it, take the id that
-       every one-to-one conversation id ("a-b") contains, and warn.
+       every conversation names (in its "a-b" id or its group snapshot),
+       and warn.
     2. For each conversation, replay joins and leaves to know who was in a
        group when each message was sent.
     3. Turn each ``messageCreate`` into interactions: a message the owner
@@ -171,30 +172,47 @@ def _owner_from_account(files: Iterable[_DataFile], *, result: ParseResult) -> s
 def _owner_from_conversation_ids(
     conversations: list[dict], *, result: ParseResult
 ) -> str:
-    """Return the one id in every "a-b" conversation id, or "" with an error."""
+    """Return the one id every conversation names, or "" with an error.
+
+    A one-to-one conversation is named "<id>-<id>"; a group conversation
+    names its members in the joinConversation snapshot taken when the
+    owner was added. Only the owner is in all of them.
+    """
     common: set[str] | None = None
     for conversation in conversations:
-        halves = str(conversation.get("conversationId", "")).split("-")
-        if len(halves) == 2:
-            common = set(halves) if common is None else common & set(halves)
+        named = _ids_naming_owner(conversation)
+        if named:
+            common = named if common is None else common & named
     if common is not None and len(common) == 1:
         owner = common.pop()
         result.warnings.append(
             RecordProblem(
                 "account.js",
                 f"no account.js; took {owner} as the owner because every "
-                "one-to-one conversation id contains it",
+                "conversation id or group snapshot contains it",
             )
         )
         return owner
     result.errors.append(
         RecordProblem(
             "account.js",
-            "no account.js and the conversation ids do not single out the owner; "
+            "no account.js and the conversations do not single out the owner; "
             "add account.js from the same archive",
         )
     )
     return ""
+
+
+def _ids_naming_owner(conversation: dict) -> set[str]:
+    halves = str(conversation.get("conversationId", "")).split("-")
+    if len(halves) == 2:
+        return set(halves)
+    snapshot: set[str] = set()
+    for entry in conversation.get("messages") or []:
+        join = entry.get("joinConversation") if isinstance(entry, dict) else None
+        if isinstance(join, dict):
+            snapshot |= {str(i) for i in join.get("participantsSnapshot") or []}
+    return snapshot
 
 
 def _read_conversation(conversation: dict, *, owner: str, result: ParseResult) -> None:

@@ -74,6 +74,9 @@ class GmailProvider(Provider):
         2. Otherwise list what the history added since it; an expired
            history id (404) falls back to step 1 and flags ``full_resync``.
         3. Fetch the messages' headers in batches and turn each into a record.
+
+        ``now`` is not needed: the full-sync window is Gmail's own
+        ``newer_than:1y``, evaluated on Google's clock.
         """
         service = google_service("gmail", "v1", credentials, http=http)
         own = credentials.own_identities
@@ -382,9 +385,10 @@ def _provider_error(exc: HttpError, *, what: str) -> ProviderError:
 
 
 def _auth_error(exc: google.auth.exceptions.GoogleAuthError) -> ProviderError:
-    if isinstance(exc, google.auth.exceptions.RefreshError) and "invalid_grant" in str(
-        exc
-    ):
+    refused = isinstance(exc, google.auth.exceptions.RefreshError) and (
+        "invalid_grant" in str(exc)
+    )
+    if refused:
         return TokenRevoked(f"token refresh refused: {exc}")
     return ProviderError(f"token refresh failed: {exc}")
 
@@ -437,7 +441,9 @@ def _first(headers: dict[str, list[str]], name: str) -> str:
 
 
 def _addresses(headers: dict[str, list[str]], name: str) -> list[tuple[str, str]]:
-    return [pair for value in headers.get(name, ()) for pair in parse_address_header(value)]
+    return [
+        pair for value in headers.get(name, ()) for pair in parse_address_header(value)
+    ]
 
 
 def _internal_date(message: dict) -> dt.datetime | None:

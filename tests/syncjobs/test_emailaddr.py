@@ -53,7 +53,9 @@ def test_it_returns_nothing_for_an_empty_group():
 
 
 def test_it_returns_the_members_of_a_group_and_the_addresses_around_it():
-    assert parse_address_header("Team: a@example.com, b@example.com;, c@example.com") == [
+    assert parse_address_header(
+        "Team: a@example.com, b@example.com;, c@example.com"
+    ) == [
         ("", "a@example.com"),
         ("", "b@example.com"),
         ("", "c@example.com"),
@@ -170,7 +172,9 @@ def test_it_drops_a_display_name_that_is_only_the_address():
 
 
 def test_it_drops_an_exchange_dn_as_a_contact_name():
-    assert contact_name("/O=EXEMPLE/OU=EXCHANGE/CN=RECIPIENTS/CN=X-PAUL", "p@e.com") == ""
+    assert (
+        contact_name("/O=EXEMPLE/OU=EXCHANGE/CN=RECIPIENTS/CN=X-PAUL", "p@e.com") == ""
+    )
 
 
 def test_it_keeps_a_real_name_with_its_spacing_tidied():

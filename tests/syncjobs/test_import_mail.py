@@ -527,7 +527,9 @@ def test_it_reads_raw_utf8_names_and_eai_addresses_once_the_mail_has_a_date():
     dated = b"Date: Mon, 2 Mar 2026 10:30:00 +0000\r\n" + raw
 
     inbound = parse_mail_bytes(dated, own_addresses=frozenset({"märy@exämple.net"}))
-    outbound = parse_mail_bytes(dated, own_addresses=frozenset({"JDÖE@mächine.example"}))
+    outbound = parse_mail_bytes(
+        dated, own_addresses=frozenset({"JDÖE@mächine.example"})
+    )
 
     [record] = inbound.interactions
     assert record.direction == "inbound"
@@ -602,4 +604,3 @@ def test_it_truncates_a_long_subject_to_500_characters():
     [record] = parse_mail_bytes(data, own_addresses=NONE).interactions
 
     assert record.content_preview == "x" * 500
-

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkedin.urls import CANONICAL_PREFIX, normalise_profile_url, profile_id_from_url
+from linkedin.profile_urls import (
+    CANONICAL_PREFIX,
+    normalise_profile_url,
+    profile_id_from_url,
+)
 
 JANE = "https://www.linkedin.com/in/jane-doe-123"
 BOEHM = "https://www.linkedin.com/in/nadia-böhm-e52e2a3c6"
@@ -66,6 +70,8 @@ GOLDEN = [
     ("https://www.linkedin.com/in/jane%ZZdoe", ""),
     ("https://www.linkedin.com/in/jane%FFdoe", ""),
     ("https://www.linkedin.com/in/..", ""),
+    ("https://www.linkedin.com/in/-/", ""),
+    ("https://www.linkedin.com/in/jane-doe-123\u200d", JANE),
     ("https://www.linkedin.com/in/" + "a" * 101, ""),
     ("https://linkedin.com.evil.example/in/jane-doe-123", ""),
     ("https://notlinkedin.com/in/jane-doe-123", ""),
@@ -127,9 +133,9 @@ def test_it_returns_the_slug_as_the_profile_id():
     assert profile_id_from_url("http://uk.linkedin.com/in/Jane-Doe-123/") == (
         "jane-doe-123"
     )
-    assert profile_id_from_url("https://www.linkedin.com/in/sofia-j%C3%A4%C3%A4ttel%C3%A4") == (
-        "sofia-jäättelä"
-    )
+    assert profile_id_from_url(
+        "https://www.linkedin.com/in/sofia-j%C3%A4%C3%A4ttel%C3%A4"
+    ) == ("sofia-jäättelä")
 
 
 def test_it_returns_no_profile_id_for_what_is_not_a_profile():
