@@ -48,7 +48,15 @@ from contacts.models import (
 from contacts.scoring import contact_platforms, contact_score_breakdown
 from contacts.sqlfunctions import DaysBetween
 
-SORTS = ("score", "created", "interaction", "birthday", "company", "activity", "overdue")
+SORTS = (
+    "score",
+    "created",
+    "interaction",
+    "birthday",
+    "company",
+    "activity",
+    "overdue",
+)
 DEFAULT_SORT = "score"
 BIRTHDAY_WINDOW_MAX = 366
 FORECAST_DAYS_MAX = 90
@@ -194,10 +202,7 @@ def priority_threshold(*, owner: User) -> Case:
     """Return an expression: the owner's threshold in days for each priority."""
     thresholds = owner.priority_thresholds
     return Case(
-        *(
-            When(priority_level=p, then=Value(thresholds[p]))
-            for p in _PRIORITY_ORDER
-        ),
+        *(When(priority_level=p, then=Value(thresholds[p])) for p in _PRIORITY_ORDER),
         default=None,
         output_field=IntegerField(),
     )
@@ -484,4 +489,3 @@ def contact_activity(
         },
         "monthly_trend": contact_monthly_trend(owner=owner, contact=contact, now=now),
     }
-

@@ -203,9 +203,7 @@ class ContactWriteSerializer(serializers.ModelSerializer):
         child=serializers.CharField(max_length=100), required=False
     )
     birthday = BirthdayField(required=False, allow_null=True)
-    priority_level = serializers.ChoiceField(
-        choices=PRIORITY_CHOICES, required=False
-    )
+    priority_level = serializers.ChoiceField(choices=PRIORITY_CHOICES, required=False)
 
     class Meta:
         model = Contact

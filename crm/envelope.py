@@ -26,7 +26,7 @@ def envelope(data, meta=None, *, status_code: int = status.HTTP_200_OK) -> Respo
 
 
 def is_enveloped(payload) -> bool:
-    return isinstance(payload, dict) and ENVELOPE_KEYS <= payload.keys()
+    return isinstance(payload, dict) and payload.keys() >= ENVELOPE_KEYS
 
 
 class EnvelopeJSONRenderer(JSONRenderer):
@@ -84,7 +84,10 @@ class EnvelopePagination(PageNumberPagination):
 
     def _validate(self, request) -> None:
         errors = {}
-        for name, low, high in (("page", 1, None), ("page_size", 1, self.max_page_size)):
+        for name, low, high in (
+            ("page", 1, None),
+            ("page_size", 1, self.max_page_size),
+        ):
             raw = request.query_params.get(name)
             if raw is None:
                 continue

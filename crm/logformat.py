@@ -7,9 +7,10 @@ Both render the ``extra=`` fields a logger call passes, so one call site
 import json
 import logging
 
-_STANDARD_ATTRS = set(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__
-) | {"message", "asctime"}
+_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+}
 
 
 def _extras(record: logging.LogRecord) -> dict:

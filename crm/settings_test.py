@@ -8,7 +8,7 @@ import os
 
 os.environ.setdefault("DEBUG_TOOLBAR_ENABLED", "false")
 
-from crm.settings import *  # noqa: E402,F403
+from crm.settings import *  # noqa: F403
 
 SILK_MIDDLEWARE = "silk.middleware.SilkyMiddleware"
 MIDDLEWARE = [m for m in MIDDLEWARE if m != SILK_MIDDLEWARE]  # noqa: F405

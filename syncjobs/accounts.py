@@ -95,9 +95,9 @@ def account_mark_reauth_required(
         defaults={
             "notification_type": "sync",
             "title": f"{label} sync failed",
-            "body": (
-                f"Reconnect {account.account_id} in Settings: {reason}"
-            )[:NOTIFICATION_BODY_MAX],
+            "body": (f"Reconnect {account.account_id} in Settings: {reason}")[
+                :NOTIFICATION_BODY_MAX
+            ],
             "link": "/settings",
         },
     )

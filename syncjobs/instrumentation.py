@@ -144,7 +144,9 @@ def instrumented_run(
             _finish(recorder, crashed=crashed, started=started, queries=queries)
 
 
-def _finish(recorder: RunRecorder, *, crashed: bool, started: float, queries: int) -> None:
+def _finish(
+    recorder: RunRecorder, *, crashed: bool, started: float, queries: int
+) -> None:
     run = recorder.run
     run.status = recorder.final_status(crashed=crashed)
     run.completed_at = timezone.now()
@@ -188,7 +190,9 @@ def _finish(recorder: RunRecorder, *, crashed: bool, started: float, queries: in
             "status": run.status,
             "duration_ms": run.duration_ms,
             "fetched": run.records_fetched,
-            "created": run.records_created,
+            # "created" is LogRecord's own timestamp attribute, which
+            # logging refuses to overwrite.
+            "records_created": run.records_created,
             "updated": run.records_updated,
             "skipped": run.records_skipped,
             "failed": run.records_failed,

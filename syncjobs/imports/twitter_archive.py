@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import re
 import zipfile
 from collections.abc import Iterable
@@ -25,8 +24,6 @@ from syncjobs.records import (
     Participant,
     RecordProblem,
 )
-
-logger = logging.getLogger(__name__)
 
 PREVIEW_LENGTH = 500
 

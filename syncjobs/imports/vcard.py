@@ -89,6 +89,11 @@ def parse_vcard_data(data: bytes | str) -> ParseResult:
 
     result = ParseResult()
     cards, stray = _split_cards(data)
+    if not cards and stray:
+        result.errors.append(
+            RecordProblem("line 1", "no BEGIN:VCARD found; this is not a vCard file")
+        )
+        return result
     result.warnings.extend(stray)
     for card in cards:
         result.items_read += 1
@@ -238,12 +243,16 @@ def _clean_line(number: int, line: str, warnings: list[str]) -> tuple[int, str |
         p.upper() in ("QUOTED-PRINTABLE", "ENCODING=QUOTED-PRINTABLE") for p in params
     )
     if not quoted_printable:
-        if match["params"] and '"' not in match["params"] and (
-            len(params) != match["params"].count(";")
+        if (
+            match["params"]
+            and '"' not in match["params"]
+            and (len(params) != match["params"].count(";"))
         ):
             # Outlook writes an empty parameter (``ADR;HOME;PREF;:``), which
             # vobject rejects.
-            return number, _join_line(match["group"], match["name"], params, match["value"])
+            return number, _join_line(
+                match["group"], match["name"], params, match["value"]
+            )
         return number, line
 
     charset = ""
@@ -350,10 +359,7 @@ def _to_record(component, position: str, warnings: list[str]) -> ContactRecord |
             if tag and tag not in tags:
                 tags.append(tag)
 
-    notes = "\n\n".join(
-        note for note in (_text(line.value).strip() for line in contents.get("note", []))
-        if note
-    )
+    notes = [_text(line.value).strip() for line in contents.get("note", [])]
     birthday, birthday_text = _birthday(contents.get("bday") or [], warnings)
 
     return ContactRecord(
@@ -366,7 +372,7 @@ def _to_record(component, position: str, warnings: list[str]) -> ContactRecord |
         phones=tuple(phones),
         company=company,
         title=_first_text(contents.get("title")),
-        notes=notes,
+        notes="\n\n".join(note for note in notes if note),
         tags=tuple(tags),
         birthday=birthday,
         birthday_text=birthday_text,

@@ -48,7 +48,9 @@ _RATE_LIMIT_REASONS = frozenset(
         "RESOURCE_EXHAUSTED",
     }
 )
-_SCOPE_REASONS = frozenset({"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"})
+_SCOPE_REASONS = frozenset(
+    {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+)
 _EXPIRED_SYNC_TOKEN = "EXPIRED_SYNC_TOKEN"
 
 _EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -162,9 +164,10 @@ def _is_expired_sync_token(exc: HttpError) -> bool:
         return True
     if status != 400:
         return False
-    return _EXPIRED_SYNC_TOKEN in _error_reasons(exc) or "sync token" in (
-        exc.reason or ""
-    ).lower()
+    return (
+        _EXPIRED_SYNC_TOKEN in _error_reasons(exc)
+        or "sync token" in (exc.reason or "").lower()
+    )
 
 
 def _provider_error(exc: HttpError, account: str) -> ProviderError:
@@ -220,19 +223,24 @@ def _read_person(person: dict, index: int, result: ParseResult) -> None:
             family = split_name_and_company(family)[0]
 
     if not full_name and not emails:
-        result.errors.append(RecordProblem(position, "the person has no name and no email"))
+        result.errors.append(
+            RecordProblem(position, "the person has no name and no email")
+        )
         return
 
     warnings: list[str] = []
     birthday, birthday_text = _birthday(person.get("birthdays") or [], warnings)
     result.warnings.extend(RecordProblem(position, w) for w in warnings)
-    notes = "\n\n".join(
-        value
-        for value in ((b.get("value") or "").strip() for b in person.get("biographies") or [])
-        if value
-    )
+    biographies = [
+        (b.get("value") or "").strip() for b in person.get("biographies") or []
+    ]
+    notes = "\n\n".join(value for value in biographies if value)
     photo = next(
-        (p["url"] for p in person.get("photos") or [] if p.get("url") and not p.get("default")),
+        (
+            p["url"]
+            for p in person.get("photos") or []
+            if p.get("url") and not p.get("default")
+        ),
         "",
     )
     # Shortcoming: memberships are requested but not turned into tags; a

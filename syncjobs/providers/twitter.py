@@ -79,6 +79,11 @@ class TwitterProvider(Provider):
 
     platform = "twitter"
 
+    def __init__(self, *, session: requests.Session | None = None):
+        # A requests session to send the calls through: the main job's demo
+        # passes one that replays recorded responses.
+        self.session = session
+
     def fetch(
         self,
         *,
@@ -104,6 +109,8 @@ class TwitterProvider(Provider):
             return_type=dict,
             wait_on_rate_limit=False,
         )
+        if self.session is not None:
+            client.session = self.session
         result = ParseResult()
         me = credentials.account_id if credentials.account_id.isdigit() else ""
         if not me:
@@ -346,6 +353,7 @@ def _lookup_users(
         except ProviderError as exc:
             if exc.reauth:
                 raise
+            logger.warning("X profile lookup failed, keeping ids only: %s", exc)
             result.warnings.append(
                 RecordProblem(f"users {batch[0]}…{batch[-1]}", f"lookup failed: {exc}")
             )

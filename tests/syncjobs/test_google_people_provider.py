@@ -212,8 +212,13 @@ def test_b14_an_expired_token_reported_as_410_also_starts_a_full_list():
 
 def test_a_400_on_a_full_list_is_a_permanent_error_not_a_resync():
     body = json.dumps(
-        {"error": {"code": 400, "message": "Invalid personFields mask path.",
-                   "status": "INVALID_ARGUMENT"}}
+        {
+            "error": {
+                "code": 400,
+                "message": "Invalid personFields mask path.",
+                "status": "INVALID_ARGUMENT",
+            }
+        }
     )
     http = HttpMockSequence([failing(400, body)])
 
@@ -240,7 +245,13 @@ def test_b14_a_403_rate_limit_exceeded_is_rate_limited_not_an_auth_failure():
 
 def test_a_429_is_rate_limited_with_the_retry_after_header():
     http = HttpMockSequence(
-        [failing(429, recorded("error-429-resource-exhausted.json"), **{"retry-after": "30"})]
+        [
+            failing(
+                429,
+                recorded("error-429-resource-exhausted.json"),
+                **{"retry-after": "30"},
+            )
+        ]
     )
 
     with pytest.raises(RateLimited) as caught:
@@ -251,7 +262,9 @@ def test_a_429_is_rate_limited_with_the_retry_after_header():
 
 
 def test_a_403_for_a_missing_scope_asks_the_user_to_reconnect():
-    http = HttpMockSequence([failing(403, recorded("error-403-insufficient-scope.json"))])
+    http = HttpMockSequence(
+        [failing(403, recorded("error-403-insufficient-scope.json"))]
+    )
 
     with pytest.raises(ProviderError) as caught:
         fetch(http)
@@ -261,7 +274,15 @@ def test_a_403_for_a_missing_scope_asks_the_user_to_reconnect():
 
 
 def test_a_503_is_retried_later():
-    body = json.dumps({"error": {"code": 503, "message": "The service is currently unavailable.", "status": "UNAVAILABLE"}})
+    body = json.dumps(
+        {
+            "error": {
+                "code": 503,
+                "message": "The service is currently unavailable.",
+                "status": "UNAVAILABLE",
+            }
+        }
+    )
     http = HttpMockSequence([failing(503, body)])
 
     with pytest.raises(ProviderError) as caught:
@@ -410,8 +431,9 @@ def test_an_empty_account_returns_no_contacts_and_a_sync_token():
 
 def test_the_real_gwork_person_resources_map_to_three_contacts():
     people = json.loads(
-        shared_fixture("google-people-api-json/gwork-people-connections-array.json")
-        .read_text(encoding="utf-8")
+        shared_fixture(
+            "google-people-api-json/gwork-people-connections-array.json"
+        ).read_text(encoding="utf-8")
     )
     body = json.dumps(
         {"connections": people, "nextSyncToken": "tok-gwork", "totalPeople": 3}

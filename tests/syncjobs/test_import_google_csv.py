@@ -1,4 +1,4 @@
-"""Google Contacts CSV import: the real exports in ../shared/fixtures and inline rows."""
+"""Google Contacts CSV import: the real exports in ../shared/fixtures, inline rows."""
 
 from __future__ import annotations
 
@@ -105,8 +105,7 @@ def test_2024_format_imports_the_ragged_row_with_a_warning():
     assert result.warnings == [
         RecordProblem(
             "line 4",
-            "the row has 26 fields but the header has 25; the extra fields are "
-            "ignored",
+            "the row has 26 fields but the header has 25; the extra fields are ignored",
         )
     ]
     assert result.contacts[2].full_name == "Chloé Van Damme, Jr."
@@ -180,7 +179,10 @@ def test_legacy_format_keeps_given_and_family_names_from_their_columns():
 
     assert (contacts[1].given_name, contacts[1].family_name) == ("Tojo", "Rakotomalala")
     assert (contacts[0].given_name, contacts[0].family_name) == ("Hery", "")
-    assert (contacts[12].given_name, contacts[12].family_name) == ("Mamy", "Andriamanana")
+    assert (contacts[12].given_name, contacts[12].family_name) == (
+        "Mamy",
+        "Andriamanana",
+    )
     assert (contacts[10].given_name, contacts[10].family_name) == ("", "")
 
 
@@ -246,7 +248,11 @@ def test_positions_name_the_physical_line_after_a_multi_line_note():
 
 
 def test_a_row_with_no_name_email_or_phone_is_skipped_with_a_reason():
-    text = NEW_HEADER + ",,,,,,just a note,* myContacts,,,,,,\r\n" + "Cy,,,,,,,,,,,,,+1 555\r\n"
+    text = (
+        NEW_HEADER
+        + ",,,,,,just a note,* myContacts,,,,,,\r\n"
+        + "Cy,,,,,,,,,,,,,+1 555\r\n"
+    )
 
     result = parse_google_csv_data(text)
 
@@ -288,9 +294,9 @@ def test_an_impossible_birthday_is_kept_as_text_with_a_warning():
 
 
 def test_a_windows_1252_file_is_read_with_a_warning():
-    data = ("Name,E-mail 1 - Type,E-mail 1 - Value\r\nJosé Núñez,,jose@example.com\r\n").encode(
-        "cp1252"
-    )
+    data = (
+        "Name,E-mail 1 - Type,E-mail 1 - Value\r\nJosé Núñez,,jose@example.com\r\n"
+    ).encode("cp1252")
 
     result = parse_google_csv_data(data)
 

@@ -486,7 +486,9 @@ def test_an_unreadable_birthday_is_none_with_a_warning_naming_the_card(
 
 
 def test_an_apple_birthday_with_a_real_year_keeps_the_year():
-    contact = only_contact(vcard("FN:Real Year", "BDAY;X-APPLE-OMIT-YEAR=1604:1988-04-12"))
+    contact = only_contact(
+        vcard("FN:Real Year", "BDAY;X-APPLE-OMIT-YEAR=1604:1988-04-12")
+    )
 
     assert contact.birthday == Birthday(month=4, day=12, year=1988)
 
@@ -519,6 +521,15 @@ def test_tel_uris_are_stripped_to_the_number():
     )
 
     assert contact.phones == ("+1-555-0100", "+44-20-7946-0000 ext. 7")
+
+
+def test_an_outlook_empty_parameter_does_not_lose_the_property():
+    contact = only_contact(
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Empty Param\r\n"
+        "TEL;HOME;PREF;:+49 30 1234\r\nEND:VCARD\r\n"
+    )
+
+    assert contact.phones == ("+49 30 1234",)
 
 
 def test_duplicate_emails_in_another_case_are_kept_once():
@@ -554,9 +565,24 @@ def test_text_between_cards_is_a_warning():
     result = parse_vcard_data(vcard("FN:A") + "stray words\r\nmore\r\n" + vcard("FN:B"))
 
     assert [c.full_name for c in result.contacts] == ["A", "B"]
-    assert result.warnings == [
-        RecordProblem("line 5", "text outside a vCard ignored")
+    assert result.warnings == [RecordProblem("line 5", "text outside a vCard ignored")]
+
+
+def test_a_file_with_no_card_at_all_is_one_error():
+    result = parse_vcard_data("Name,E-mail 1 - Value\r\nAnn,ann@example.com\r\n")
+
+    assert result.contacts == []
+    assert result.warnings == []
+    assert result.errors == [
+        RecordProblem("line 1", "no BEGIN:VCARD found; this is not a vCard file")
     ]
+
+
+def test_an_empty_file_has_no_contacts_and_no_problems():
+    result = parse_vcard_data(b"")
+
+    assert (result.contacts, result.errors, result.warnings) == ([], [], [])
+    assert result.items_read == 0
 
 
 def test_a_v21_agent_card_nested_inside_a_card_is_skipped():

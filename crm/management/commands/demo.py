@@ -85,7 +85,9 @@ class Command(BaseCommand):
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
         response = client.post("/api/v1/linkedin/push", payload, format="json")
         if response.status_code != 200:
-            raise RuntimeError(f"sample push failed: {response.status_code} {response.content}")
+            raise RuntimeError(
+                f"sample push failed: {response.status_code} {response.content}"
+            )
 
     def _print_runs(self, console: Console, user: User, since) -> None:
         table = Table(title="Sync runs of this job", title_justify="left")
@@ -93,7 +95,9 @@ class Command(BaseCommand):
             table.add_column(column)
         for column in ("skipped", "failed", "rescored", "queries", "ms"):
             table.add_column(column, justify="right")
-        runs = SyncRun.objects.filter(owner=user, started_at__gte=since).order_by("started_at")
+        runs = SyncRun.objects.filter(owner=user, started_at__gte=since).order_by(
+            "started_at"
+        )
         for run in runs:
             table.add_row(
                 run.platform,
@@ -178,7 +182,8 @@ class Command(BaseCommand):
     def _print_access(self, console: Console, token: Token) -> None:
         console.print(
             "\n[bold]Sign in[/bold]\n"
-            f"  admin:  http://127.0.0.1:8000/admin/  as {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  admin:  http://127.0.0.1:8000/admin/  as {DEMO_EMAIL}"
+            f" / {DEMO_PASSWORD}\n"
             "  API:    curl -H 'Authorization: Token "
             f"{token.key}' http://127.0.0.1:8000/api/v1/contacts/birthdays\n"
             "  docs:   http://127.0.0.1:8000/api/docs/    silk: http://127.0.0.1:8000/silk/"

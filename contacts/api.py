@@ -1,0 +1,294 @@
+"""The contacts REST API: thin views over contacts.selectors and contacts.services.
+
+Each view validates its query or body with a serializer, calls one selector
+or service with the signed-in user as owner, and wraps the result in the
+``{data, error, meta}`` envelope. Another user's contact id is a 404 on
+every endpoint. Bad parameters are 400 (the original answered 422).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.utils import timezone
+from django_filters import ChoiceFilter, DateFilter
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contacts import selectors, services
+from contacts.filters import ContactFilter, IntegerFilter, StrictBooleanFilter
+from contacts.models import Contact
+from contacts.scoring import contacts_rescore
+from contacts.serializers import (
+    ActivitySerializer,
+    BirthdayItemSerializer,
+    BirthdaysQuerySerializer,
+    ContactListQuerySerializer,
+    ContactSerializer,
+    ContactWriteSerializer,
+    OverdueForecastItemSerializer,
+    OverdueItemSerializer,
+    OverdueQuerySerializer,
+    RecalculateSerializer,
+    StatsSerializer,
+)
+from crm.envelope import (
+    EnvelopePagination,
+    PageMetaSerializer,
+    envelope,
+    enveloped_schema,
+)
+
+logger = logging.getLogger(__name__)
+
+TAG = "contacts"
+
+
+def _filter_parameters() -> list[OpenApiParameter]:
+    """Describe ContactFilter's parameters for the schema, from the FilterSet."""
+    types = {
+        StrictBooleanFilter: OpenApiTypes.BOOL,
+        IntegerFilter: OpenApiTypes.INT,
+        DateFilter: OpenApiTypes.DATE,
+    }
+    parameters = []
+    for name, item in ContactFilter.base_filters.items():
+        choices = item.extra.get("choices") if isinstance(item, ChoiceFilter) else None
+        parameters.append(
+            OpenApiParameter(
+                name,
+                type=types.get(type(item), OpenApiTypes.STR),
+                enum=[value for value, _ in choices] if choices else None,
+                description=str(item.extra.get("help_text", "")),
+            )
+        )
+    return parameters
+
+
+FILTER_PARAMETERS = _filter_parameters()
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="1-100, default 20."),
+]
+
+
+def _query(serializer_class, request: Request) -> dict:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class ContactListCreateApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="List contacts",
+        description="Filters are ANDed; archived contacts are left out unless "
+        "archived_only=true. Every sort ends on the id, so pages never repeat "
+        "or skip a contact. sort=birthday is next-birthday order (as "
+        "/birthdays), sort=overdue most overdue first (as /overdue); contacts "
+        "without a value sort last.",
+        parameters=[ContactListQuerySerializer, *FILTER_PARAMETERS, *PAGE_PARAMETERS],
+        responses=enveloped_schema(
+            "ContactPage", ContactSerializer(many=True), PageMetaSerializer()
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        sort = _query(ContactListQuerySerializer, request)["sort"]
+        contacts = selectors.contacts_list(
+            owner=request.user,
+            filters=request.query_params,
+            sort=sort,
+            now=timezone.now(),
+        )
+        rows, meta = EnvelopePagination().paginate(contacts, request)
+        return envelope(ContactSerializer(rows, many=True).data, meta)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Create a contact",
+        request=ContactWriteSerializer,
+        responses={201: enveloped_schema("ContactCreated", ContactSerializer())},
+    )
+    def post(self, request: Request) -> Response:
+        body = ContactWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        contact = services.contact_create(owner=request.user, **body.validated_data)
+        return envelope(
+            ContactSerializer(contact).data, status_code=status.HTTP_201_CREATED
+        )
+
+
+class ContactDetailApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Get a contact",
+        responses=enveloped_schema("ContactDetail", ContactSerializer()),
+    )
+    def get(self, request: Request, contact_id: uuid.UUID) -> Response:
+        contact = selectors.contact_get(owner=request.user, contact_id=contact_id)
+        return envelope(ContactSerializer(contact).data)
+
+    def _update(self, request: Request, contact_id: uuid.UUID) -> Response:
+        contact = selectors.contact_get(owner=request.user, contact_id=contact_id)
+        body = ContactWriteSerializer(contact, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        contact = services.contact_update(contact=contact, data=body.validated_data)
+        return envelope(ContactSerializer(contact).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Update a contact",
+        description="Only the fields sent are written (as the original's PUT); "
+        "each one a sync could fill is recorded in user_edited_fields, so "
+        "later syncs never overwrite it.",
+        request=ContactWriteSerializer,
+        responses=enveloped_schema("ContactUpdated", ContactSerializer()),
+    )
+    def put(self, request: Request, contact_id: uuid.UUID) -> Response:
+        return self._update(request, contact_id)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Update some fields of a contact",
+        request=ContactWriteSerializer,
+        responses=enveloped_schema("ContactPatched", ContactSerializer()),
+    )
+    def patch(self, request: Request, contact_id: uuid.UUID) -> Response:
+        return self._update(request, contact_id)
+
+    @extend_schema(tags=[TAG], summary="Delete a contact", responses={204: None})
+    def delete(self, request: Request, contact_id: uuid.UUID) -> Response:
+        contact = selectors.contact_get(owner=request.user, contact_id=contact_id)
+        contact.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ContactIdsApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Ids of every contact matching the list filters",
+        parameters=FILTER_PARAMETERS,
+        responses=enveloped_schema(
+            "ContactIds", serializers.ListField(child=serializers.UUIDField())
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        ids = selectors.contact_ids(
+            owner=request.user, filters=request.query_params, now=timezone.now()
+        )
+        return envelope([str(pk) for pk in ids])
+
+
+class ContactStatsApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Score tiers and the last two weeks' interactions",
+        responses=enveloped_schema("ContactStats", StatsSerializer()),
+    )
+    def get(self, request: Request) -> Response:
+        return envelope(
+            selectors.contacts_stats(owner=request.user, now=timezone.now())
+        )
+
+
+class ContactTagsApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Every tag in use (archived contacts included), sorted",
+        responses=enveloped_schema(
+            "ContactTags", serializers.ListField(child=serializers.CharField())
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        return envelope(selectors.contact_tags(owner=request.user))
+
+
+class ContactBirthdaysApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Upcoming birthdays",
+        description="Birthdays from today (your local date, from your time zone "
+        "setting) to today + days - 1, across the new year; soonest first, then "
+        "by name. Birthdays without a year count too; with a year the item also "
+        "has age, the age they turn. Feb 29 rule: in a year without Feb 29 the "
+        "birthday falls on Feb 28, or on Mar 1 if your leap_day_birthdays_on "
+        'setting is "mar1". Archived contacts and text-only birthdays are left '
+        "out.",
+        parameters=[BirthdaysQuerySerializer],
+        responses=enveloped_schema("Birthdays", BirthdayItemSerializer(many=True)),
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(BirthdaysQuerySerializer, request)
+        today = selectors.local_today(owner=request.user, now=timezone.now())
+        contacts = selectors.contacts_upcoming_birthdays(
+            owner=request.user, today=today, days=query["days"], limit=query["limit"]
+        )
+        items = BirthdayItemSerializer(contacts, many=True, context={"today": today})
+        return envelope(items.data)
+
+
+class ContactOverdueApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Contacts past their follow-up threshold",
+        description="Overdue: more whole days since the last interaction than the "
+        "threshold of the contact's priority (your high/medium/low settings), "
+        "days counted between calendar days in your time zone. Most overdue "
+        "first, then high before medium before low, then name. Archived and "
+        "never-contacted contacts are left out. With forecast_days=N, lists "
+        "instead who is not overdue yet but becomes overdue within N days "
+        "(items of OverdueForecastItem: overdue_on, threshold_days), soonest "
+        "first.",
+        parameters=[OverdueQuerySerializer],
+        responses=enveloped_schema("Overdue", OverdueItemSerializer(many=True)),
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(OverdueQuerySerializer, request)
+        now = timezone.now()
+        if "forecast_days" in query:
+            contacts = selectors.contacts_overdue_forecast(
+                owner=request.user,
+                now=now,
+                days=query["forecast_days"],
+                limit=query["limit"],
+            )
+            today = selectors.local_today(owner=request.user, now=now)
+            items = OverdueForecastItemSerializer(
+                contacts, many=True, context={"today": today}
+            )
+            return envelope(items.data)
+        contacts = selectors.contacts_overdue(
+            owner=request.user, now=now, limit=query["limit"]
+        )
+        return envelope(OverdueItemSerializer(contacts, many=True).data)
+
+
+class ContactActivityApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="A contact's score breakdown and interaction history",
+        responses=enveloped_schema("ContactActivity", ActivitySerializer()),
+    )
+    def get(self, request: Request, contact_id: uuid.UUID) -> Response:
+        contact = selectors.contact_get(owner=request.user, contact_id=contact_id)
+        activity = selectors.contact_activity(
+            owner=request.user, contact=contact, now=timezone.now()
+        )
+        return envelope(ActivitySerializer(activity).data)
+
+
+class ScoresRecalculateApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Recompute every contact's score now",
+        request=None,
+        responses=enveloped_schema("ScoresRecalculated", RecalculateSerializer()),
+    )
+    def post(self, request: Request) -> Response:
+        result = contacts_rescore(contacts=Contact.objects.filter(owner=request.user))
+        return envelope({"updated": result.examined, "changed": result.changed})

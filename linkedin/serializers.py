@@ -1,0 +1,260 @@
+"""Validate a push body from the browser extension into plain push records.
+
+The wire format is the original's (profiles and messages, unknown keys
+ignored). What the original let through and we reject with a 400 naming
+the item and field ("messages[3].timestamp: not an ISO-8601 time"):
+
+- a profile with neither ``profile_id`` nor a person-profile ``profile_url``
+  (a company or school page without a profile id is not a person);
+- a message with neither ``profile_id`` nor ``profile_name`` (the original
+  rejected a null id even with a name, and stubbed a nameless contact for
+  an empty one);
+- a ``timestamp`` that is not ISO-8601 (the original stored "now");
+- a ``direction`` other than inbound/outbound (the original stored inbound);
+- an ``avatar_data`` that is not a base64 PNG/JPEG/GIF/WebP image of at most
+  5,000,000 bytes, judged by its bytes (the original wrote anything);
+- ids and keys longer than their columns.
+
+A timestamp without an offset is read as UTC (the original crashed with a
+500 on it when the contact already had an aware last-interaction time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.settings import api_settings
+
+from linkedin.avatars import AvatarError, AvatarImage, avatar_from_data_uri
+from linkedin.profile_urls import normalise_profile_url
+
+MAX_PROFILES = 50
+MAX_MESSAGES = 500
+DIRECTIONS = ("inbound", "outbound")
+
+# Column sizes the values must fit (contacts.Contact, contacts.Interaction).
+# The dedup key "linkedin:<conversation>:<hash or timestamp>" stays within
+# raw_reference_id's 500 characters with these limits.
+PROFILE_ID_MAX = 200
+CONVERSATION_ID_MAX = 200
+CONTENT_HASH_MAX = 200
+TIMESTAMP_MAX = 64
+PROFILE_URL_MAX = 2000
+
+_TEXT_ERRORS = {
+    "invalid": "must be a string",
+    "blank": "may not be empty",
+    "null": "may not be null",
+    "required": "required",
+    "max_length": "longer than {max_length} characters",
+}
+_OBJECT_ERRORS = {"invalid": "must be an object, got {datatype}"}
+_LIST_ERRORS = {"not_a_list": "must be a list, got {input_type}"}
+
+
+def _text(*, required: bool = False, max_length: int | None = None, **kwargs):
+    if not required:
+        kwargs.update(required=False, allow_null=True, allow_blank=True, default=None)
+    return serializers.CharField(
+        max_length=max_length, error_messages=_TEXT_ERRORS, **kwargs
+    )
+
+
+def parse_timestamp(value: str) -> dt.datetime:
+    """Return the aware time of an ISO-8601 string; no offset means UTC.
+
+    Raise ValueError for anything else (epoch numbers included).
+    """
+    moment = dt.datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+@dataclass(frozen=True)
+class PushProfile:
+    position: int
+    profile_id: str
+    # The canonical person-profile URL, "" when none was sent.
+    url_key: str
+    full_name: str
+    headline: str
+    company: str
+    location: str
+    about: str
+    avatar: AvatarImage | None
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    position: int
+    profile_id: str
+    profile_name: str
+    direction: str
+    content_preview: str
+    # As sent: it is part of the dedup key when there is no content hash.
+    timestamp: str
+    occurred_at: dt.datetime
+    conversation_id: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class PushPayload:
+    profiles: tuple[PushProfile, ...]
+    messages: tuple[PushMessage, ...]
+
+
+class ProfileSerializer(serializers.Serializer):
+    profile_id = _text(max_length=PROFILE_ID_MAX)
+    profile_url = _text(max_length=PROFILE_URL_MAX)
+    full_name = _text()
+    headline = _text()
+    company = _text()
+    location = _text()
+    about = _text()
+    # Accepted for wire compatibility and ignored: the server never fetches it.
+    avatar_url = _text()
+    avatar_data = _text()
+
+    default_error_messages = _OBJECT_ERRORS
+
+    def validate_avatar_data(self, value: str | None) -> AvatarImage | None:
+        if not value:
+            return None
+        try:
+            return avatar_from_data_uri(value)
+        except AvatarError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate(self, attrs: dict) -> dict:
+        profile_id = attrs.get("profile_id") or ""
+        url = attrs.get("profile_url") or ""
+        url_key = normalise_profile_url(url)
+        if not profile_id and not url:
+            raise ValidationError({"profile_id": "a profile needs profile_id or profile_url"})
+        if url and not url_key and not profile_id:
+            raise ValidationError({"profile_url": "not a LinkedIn person-profile URL"})
+        attrs["url_key"] = url_key
+        return attrs
+
+
+class MessageSerializer(serializers.Serializer):
+    profile_id = _text(max_length=PROFILE_ID_MAX)
+    profile_name = _text()
+    direction = serializers.CharField(error_messages=_TEXT_ERRORS)
+    content_preview = _text()
+    timestamp = serializers.CharField(max_length=TIMESTAMP_MAX, error_messages=_TEXT_ERRORS)
+    # Required as in the original; an empty string is allowed there too.
+    conversation_id = serializers.CharField(
+        max_length=CONVERSATION_ID_MAX, allow_blank=True, error_messages=_TEXT_ERRORS
+    )
+    content_hash = _text(max_length=CONTENT_HASH_MAX)
+
+    default_error_messages = _OBJECT_ERRORS
+
+    def validate_direction(self, value: str) -> str:
+        if value not in DIRECTIONS:
+            raise ValidationError(f"must be inbound or outbound, got {value!r}")
+        return value
+
+    def validate_timestamp(self, value: str) -> str:
+        try:
+            parse_timestamp(value)
+        except ValueError:
+            raise ValidationError("not an ISO-8601 time") from None
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("profile_id") and not attrs.get("profile_name"):
+            raise ValidationError(
+                {"profile_id": "required when profile_name is empty"}
+            )
+        attrs["occurred_at"] = parse_timestamp(attrs["timestamp"])
+        return attrs
+
+
+class PushSerializer(serializers.Serializer):
+    profiles = ProfileSerializer(
+        many=True, required=False, allow_null=True, error_messages=_LIST_ERRORS
+    )
+    messages = MessageSerializer(
+        many=True, required=False, allow_null=True, error_messages=_LIST_ERRORS
+    )
+
+    default_error_messages = {"invalid": "the body must be a JSON object, got {datatype}"}
+
+    def to_internal_value(self, data):
+        # Refuse an oversized list before validating its items one by one.
+        if isinstance(data, dict):
+            errors = {}
+            for name, limit in (("profiles", MAX_PROFILES), ("messages", MAX_MESSAGES)):
+                items = data.get(name)
+                if isinstance(items, list) and len(items) > limit:
+                    errors[name] = [f"at most {limit} items, got {len(items)}"]
+            if errors:
+                raise ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+def _error_paths(detail, path: str) -> Iterator[tuple[str, list[str]]]:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == api_settings.NON_FIELD_ERRORS_KEY:
+                yield from _error_paths(value, path)
+            else:
+                yield from _error_paths(value, f"{path}.{key}" if path else key)
+    elif isinstance(detail, list) and all(isinstance(d, str) for d in detail):
+        if detail:
+            yield path or "body", [str(d) for d in detail]
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            yield from _error_paths(item, f"{path}[{index}]")
+    elif isinstance(detail, (str, ErrorDetail)):
+        yield path or "body", [str(detail)]
+
+
+def flat_errors(detail) -> dict[str, list[str]]:
+    """Return DRF's nested errors keyed by item path ("messages[3].timestamp")."""
+    return dict(_error_paths(detail, ""))
+
+
+def push_payload_from_data(data) -> PushPayload:
+    """Validate a decoded JSON push body; raise ValidationError with item paths."""
+    serializer = PushSerializer(data=data)
+    if not serializer.is_valid():
+        raise ValidationError(flat_errors(serializer.errors))
+    valid = serializer.validated_data
+    profiles = tuple(
+        PushProfile(
+            position=index,
+            profile_id=item.get("profile_id") or "",
+            url_key=item["url_key"],
+            full_name=(item.get("full_name") or "").strip(),
+            headline=(item.get("headline") or "").strip(),
+            company=(item.get("company") or "").strip(),
+            location=(item.get("location") or "").strip(),
+            about=(item.get("about") or "").strip(),
+            avatar=item.get("avatar_data"),
+        )
+        for index, item in enumerate(valid.get("profiles") or [])
+    )
+    messages = tuple(
+        PushMessage(
+            position=index,
+            profile_id=item.get("profile_id") or "",
+            profile_name=(item.get("profile_name") or "").strip(),
+            direction=item["direction"],
+            content_preview=item.get("content_preview") or "",
+            timestamp=item["timestamp"],
+            occurred_at=item["occurred_at"],
+            conversation_id=item["conversation_id"],
+            content_hash=item.get("content_hash") or "",
+        )
+        for index, item in enumerate(valid.get("messages") or [])
+    )
+    return PushPayload(profiles=profiles, messages=messages)

@@ -1,0 +1,431 @@
+"""Apply one extension push (profiles and messages) in one transaction.
+
+A push costs a fixed number of statements however many contacts the user
+has and however many items it carries (up to SQLite's batch sizes):
+
+1. which of the messages' dedup keys are stored already (one SELECT);
+2. the contacts the push names (one SELECT, ``linkedin.matching``);
+3. new contacts (one INSERT), changed contacts (one UPDATE), new
+   interactions (one INSERT);
+4. rescoring of the contacts with new interactions (one SELECT, one
+   UPDATE), which also sets their interaction count and last interaction;
+5. dismissal of their pending follow-up suggestions (one UPDATE);
+6. the SyncRun, through ``syncjobs.instrumentation`` (INSERT, UPDATE).
+
+Writes follow the fill-blank rule of ``contacts.services``: a pushed value
+fills an empty field the user never edited. LinkedIn's own fields are
+refreshed instead, because LinkedIn is where they live: the headline
+(unless the user edited it; the original overwrote edited headlines), the
+bio and the profile URL (with ``linkedin_url_key`` kept in step).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from contacts.models import Contact, Interaction, User
+from contacts.scoring import contacts_rescore_ids
+from contacts.services import suggestions_dismiss_for_new_activity
+from linkedin.avatars import (
+    AvatarImage,
+    avatar_save,
+    avatar_url_for,
+    is_expiring_linkedin_url,
+)
+from linkedin.matching import (
+    BACKFILL_MAX,
+    PLATFORM,
+    PushContactIndex,
+    contacts_for_push,
+    interaction_keys_existing,
+    is_backfill_candidate,
+    message_dedup_key,
+    profile_url_key_of_id,
+    push_keys,
+)
+from linkedin.serializers import PushMessage, PushPayload, PushProfile
+from syncjobs.instrumentation import instrumented_run
+from syncjobs.models import PROVIDER_LINKEDIN, TRIGGER_WEBHOOK
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "linkedin"
+PREVIEW_MAX = 500
+# A title taken from a headline must be shorter than this (spec §6.4).
+TITLE_FROM_HEADLINE_MAX = 100
+BULK_BATCH_SIZE = 1000
+
+# Column sizes (contacts.Contact) that pushed free text is cut to.
+_NAME_MAX = 255
+_HEADLINE_MAX = 500
+
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+@dataclass
+class PushResult:
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    interactions_created: int = 0
+    interactions_skipped: int = 0
+    backfill_needed: list[dict] = field(default_factory=list)
+    contacts_rescored: int = 0
+
+    def as_response(self) -> dict:
+        return {
+            "contacts_created": self.contacts_created,
+            "contacts_updated": self.contacts_updated,
+            "interactions_created": self.interactions_created,
+            "interactions_skipped": self.interactions_skipped,
+            "backfill_needed": self.backfill_needed,
+        }
+
+
+def split_full_name(full_name: str | None) -> tuple[str | None, str | None]:
+    """Split a name at its first run of whitespace: ("Ada", "Lovelace King").
+
+    One word gives (word, None) and an empty name (None, None), as the
+    original did.
+    """
+    parts = _WHITESPACE_RUN.split((full_name or "").strip(), maxsplit=1)
+    given = parts[0] or None
+    family = parts[1] if len(parts) > 1 and parts[1] else None
+    return given, family
+
+
+def title_from_headline(headline: str) -> str:
+    """Return the job title of a headline, or "" (spec §6.4).
+
+    "Product Manager at Acme" gives "Product Manager", "CEO @ Foo at Bar"
+    gives "CEO", "Founder | Investor" the whole headline; a result of 100
+    characters or more is not taken as a title.
+    """
+    title = headline.split(" @ ", 1)[0].split(" at ", 1)[0].strip()
+    return title if len(title) < TITLE_FROM_HEADLINE_MAX else ""
+
+
+class _Changes:
+    """The fields one contact's write will change, with the fill-blank rule."""
+
+    def __init__(self, contact: Contact) -> None:
+        self.contact = contact
+        self.edited = set(contact.user_edited_fields or [])
+        self.fields: set[str] = set()
+
+    def fill(self, name: str, value) -> None:
+        """Write ``value`` into an empty field the user never edited."""
+        if not value or name in self.edited or getattr(self.contact, name):
+            return
+        self.set(name, value)
+
+    def refresh(self, name: str, value) -> None:
+        """Write a non-empty ``value`` unless the user edited the field."""
+        if not value or name in self.edited or getattr(self.contact, name) == value:
+            return
+        self.set(name, value)
+
+    def set(self, name: str, value) -> None:
+        if getattr(self.contact, name) != value:
+            setattr(self.contact, name, value)
+            self.fields.add(name)
+
+
+@dataclass
+class _Push:
+    """The state of one push while it is applied."""
+
+    owner: User
+    now: dt.datetime
+    index: PushContactIndex
+    created: dict[uuid.UUID, Contact] = field(default_factory=dict)
+    updated: dict[uuid.UUID, Contact] = field(default_factory=dict)
+    updated_fields: set[str] = field(default_factory=set)
+    # Contacts in processing order, for the backfill list.
+    touched: dict[uuid.UUID, Contact] = field(default_factory=dict)
+    avatars: dict[uuid.UUID, AvatarImage] = field(default_factory=dict)
+    interactions: list[Interaction] = field(default_factory=list)
+
+    def record(self, contact: Contact, changes: _Changes) -> None:
+        self.touched.setdefault(contact.pk, contact)
+        if changes.fields and contact.pk not in self.created:
+            self.updated[contact.pk] = contact
+            self.updated_fields |= changes.fields
+
+    def new_contact(self, **fields) -> Contact:
+        contact = Contact(
+            id=uuid.uuid4(),
+            owner=self.owner,
+            source=SOURCE,
+            emails=[],
+            phones=[],
+            tags=[],
+            user_edited_fields=[],
+            created_at=self.now,
+            updated_at=self.now,
+            **fields,
+        )
+        self.created[contact.pk] = contact
+        return contact
+
+
+def _fill_name(changes: _Changes, full_name: str) -> None:
+    full_name = full_name[:_NAME_MAX]
+    had_name = bool(changes.contact.full_name)
+    changes.fill("full_name", full_name)
+    if not had_name and "full_name" in changes.fields:
+        given, family = split_full_name(full_name)
+        changes.fill("given_name", given)
+        changes.fill("family_name", family)
+
+
+def _set_linkedin_url(changes: _Changes, url_key: str) -> None:
+    if not url_key or "linkedin_url" in changes.edited:
+        return
+    changes.set("linkedin_url", url_key)
+    changes.set("linkedin_url_key", url_key)
+
+
+def _apply_profile(push: _Push, profile: PushProfile) -> None:
+    contact = push.index.match_profile(profile)
+    if contact is None:
+        contact = push.new_contact()
+    old_name = contact.full_name
+    changes = _Changes(contact)
+
+    _fill_name(changes, profile.full_name)
+    headline = profile.headline[:_HEADLINE_MAX]
+    changes.refresh("linkedin_headline", headline)
+    if headline:
+        changes.fill("title", title_from_headline(headline))
+    changes.fill("company", profile.company[:_NAME_MAX])
+    changes.fill("location", profile.location[:_NAME_MAX])
+    changes.refresh("linkedin_bio", profile.about)
+    changes.fill("linkedin_profile_id", profile.profile_id)
+    _set_linkedin_url(changes, profile.url_key or profile_url_key_of_id(profile.profile_id))
+
+    if is_expiring_linkedin_url(contact.avatar_url):
+        changes.set("avatar_url", None)
+    if profile.avatar is not None:
+        push.avatars[contact.pk] = profile.avatar
+        changes.set("avatar_url", avatar_url_for(contact_id=contact.pk, image=profile.avatar))
+
+    push.record(contact, changes)
+    push.index.forget_name(contact, old_name)
+    push.index.add(contact)
+
+
+def _message_contact(push: _Push, message: PushMessage) -> Contact | None:
+    """Return the contact of a message's sender, creating a stub when unknown.
+
+    Return None for a sender with no profile id whose name several contacts
+    share: a stub would be a new duplicate on every push.
+    """
+    contact, ambiguous = push.index.match_message(message)
+    if contact is None and ambiguous and not message.profile_id:
+        return None
+    if contact is None:
+        url_key = profile_url_key_of_id(message.profile_id)
+        name = message.profile_name[:_NAME_MAX] or None
+        given, family = split_full_name(name)
+        contact = push.new_contact(
+            full_name=name,
+            given_name=given,
+            family_name=family,
+            linkedin_profile_id=message.profile_id or None,
+            linkedin_url=url_key or None,
+            linkedin_url_key=url_key or None,
+        )
+        changes = _Changes(contact)
+    else:
+        # A contact found by URL or name learns the sender's profile id, so
+        # the next message finds it by id (a Voyager "ACoAA..." id included).
+        changes = _Changes(contact)
+        changes.fill("linkedin_profile_id", message.profile_id)
+    push.record(contact, changes)
+    push.index.add(contact)
+    return contact
+
+
+def _interaction(push: _Push, message: PushMessage, contact: Contact, key: str) -> Interaction:
+    return Interaction(
+        id=uuid.uuid4(),
+        owner=push.owner,
+        contact_id=contact.pk,
+        platform=PLATFORM,
+        direction=message.direction,
+        content_preview=message.content_preview[:PREVIEW_MAX] or None,
+        raw_reference_id=key,
+        occurred_at=message.occurred_at,
+        created_at=push.now,
+    )
+
+
+def _backfill_needed(push: _Push) -> list[dict]:
+    """Return the contacts the extension should visit next (spec §6.10).
+
+    First the touched contacts with a profile id that still lack a title,
+    company or avatar; then, up to BACKFILL_MAX in all, other contacts with
+    a profile id and no avatar. Both parts are capped (the original's first
+    part was not).
+    """
+    chosen: list[Contact] = []
+    for contact in push.touched.values():
+        if len(chosen) == BACKFILL_MAX:
+            break
+        if contact.linkedin_profile_id and not (
+            contact.title and contact.company and contact.avatar_url
+        ):
+            chosen.append(contact)
+    for contact in push.index.loaded:
+        if len(chosen) == BACKFILL_MAX:
+            break
+        if contact.pk not in push.touched and is_backfill_candidate(contact):
+            chosen.append(contact)
+    return [
+        {
+            "contact_id": str(contact.pk),
+            "linkedin_profile_id": contact.linkedin_profile_id,
+            "linkedin_url": contact.linkedin_url or None,
+        }
+        for contact in chosen
+    ]
+
+
+def _write_avatars(push: _Push) -> list[Path]:
+    """Save the pushed avatars; a file that cannot be written is dropped."""
+    written = []
+    for contact_id, image in push.avatars.items():
+        contact = push.created.get(contact_id) or push.updated.get(contact_id)
+        try:
+            written.append(avatar_save(contact_id=contact_id, image=image))
+        except OSError:
+            logger.exception("could not save avatar", extra={"contact_id": str(contact_id)})
+            if contact is not None:
+                contact.avatar_url = None
+    return written
+
+
+def _apply(owner: User, payload: PushPayload, now: dt.datetime) -> PushResult:
+    result = PushResult()
+    keys = [message_dedup_key(m) for m in payload.messages]
+    stored = interaction_keys_existing(owner=owner, keys=keys)
+
+    # Stored keys, and keys repeated within this push, are skipped before
+    # any contact is looked up: a skipped message creates no stub.
+    fresh: list[tuple[PushMessage, str]] = []
+    seen: set[str] = set()
+    for message, key in zip(payload.messages, keys, strict=True):
+        if key in stored or key in seen:
+            result.interactions_skipped += 1
+            continue
+        seen.add(key)
+        fresh.append((message, key))
+
+    messages = [message for message, _ in fresh]
+    senders = {(m.profile_id, m.profile_name) for m in messages}
+    # Enough candidates that the backfill list can still be filled after
+    # leaving out every contact this push touches.
+    backfill_limit = BACKFILL_MAX + len(payload.profiles) + len(senders)
+    contacts = contacts_for_push(
+        owner=owner,
+        keys=push_keys(profiles=payload.profiles, messages=messages),
+        backfill_limit=backfill_limit,
+    )
+    push = _Push(owner=owner, now=now, index=PushContactIndex(contacts))
+
+    for profile in payload.profiles:
+        _apply_profile(push, profile)
+    for message, key in fresh:
+        contact = _message_contact(push, message)
+        if contact is None:
+            logger.warning(
+                "push message skipped: sender name is shared by several contacts",
+                extra={"position": message.position},
+            )
+            result.interactions_skipped += 1
+            continue
+        push.interactions.append(_interaction(push, message, contact, key))
+
+    written = _write_avatars(push)
+    try:
+        _write(push)
+    except BaseException:
+        # The rows roll back; files of contacts that never existed go too.
+        for path in written:
+            if path.stem in {str(pk) for pk in push.created}:
+                path.unlink(missing_ok=True)
+        raise
+
+    result.contacts_created = len(push.created)
+    result.contacts_updated = len(push.updated)
+    result.interactions_created = len(push.interactions)
+    with_news = {row.contact_id for row in push.interactions}
+    rescored = contacts_rescore_ids(owner_id=owner.pk, contact_ids=with_news, now=now)
+    result.contacts_rescored = rescored.changed
+    suggestions_dismiss_for_new_activity(owner=owner, contact_ids=with_news, since=now)
+    result.backfill_needed = _backfill_needed(push)
+    return result
+
+
+def _write(push: _Push) -> None:
+    Contact.objects.bulk_create(push.created.values(), batch_size=BULK_BATCH_SIZE)
+    if push.updated:
+        for contact in push.updated.values():
+            contact.updated_at = push.now
+        Contact.objects.bulk_update(
+            push.updated.values(),
+            sorted(push.updated_fields | {"updated_at"}),
+            batch_size=BULK_BATCH_SIZE,
+        )
+    # ignore_conflicts: a concurrent push of the same messages inserts
+    # nothing twice (unique owner/platform/key); its count may then be high.
+    Interaction.objects.bulk_create(
+        push.interactions, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True
+    )
+
+
+def linkedin_push_apply(
+    *, owner: User, payload: PushPayload, now: dt.datetime | None = None
+) -> PushResult:
+    """Apply a validated push for ``owner`` and return the response counts.
+
+    Everything is written in one transaction; the SyncRun (platform
+    "linkedin", trigger "webhook") is written for every push, also one that
+    changed nothing, so the sync history shows each push the extension made.
+    """
+    now = now or timezone.now()
+    with instrumented_run(owner=owner, platform=PROVIDER_LINKEDIN, trigger=TRIGGER_WEBHOOK) as run:
+        with transaction.atomic():
+            result = _apply(owner, payload, now)
+        run.fetched = len(payload.profiles) + len(payload.messages)
+        run.created = result.contacts_created + result.interactions_created
+        run.updated = result.contacts_updated
+        run.skipped = result.interactions_skipped
+        run.rescored = result.contacts_rescored
+        run.details = {
+            "profiles": len(payload.profiles),
+            "messages": len(payload.messages),
+            "contacts_created": result.contacts_created,
+            "contacts_updated": result.contacts_updated,
+            "interactions_created": result.interactions_created,
+            "interactions_skipped": result.interactions_skipped,
+        }
+    logger.info(
+        "linkedin push applied",
+        extra={
+            "owner_id": str(owner.pk),
+            "contacts_created": result.contacts_created,
+            "contacts_updated": result.contacts_updated,
+            "interactions_created": result.interactions_created,
+            "interactions_skipped": result.interactions_skipped,
+        },
+    )
+    return result
