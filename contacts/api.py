@@ -8,7 +8,6 @@ every endpoint. Bad parameters are 400 (the original answered 422).
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 from django.utils import timezone
@@ -43,8 +42,6 @@ from crm.envelope import (
     envelope,
     enveloped_schema,
 )
-
-logger = logging.getLogger(__name__)
 
 TAG = "contacts"
 
@@ -87,6 +84,7 @@ class ContactListCreateApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="List contacts",
+        operation_id="contacts_list",
         description="Filters are ANDed; archived contacts are left out unless "
         "archived_only=true. Every sort ends on the id, so pages never repeat "
         "or skip a contact. sort=birthday is next-birthday order (as "
@@ -111,6 +109,7 @@ class ContactListCreateApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Create a contact",
+        operation_id="contacts_create",
         request=ContactWriteSerializer,
         responses={201: enveloped_schema("ContactCreated", ContactSerializer())},
     )
@@ -127,6 +126,7 @@ class ContactDetailApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Get a contact",
+        operation_id="contacts_retrieve",
         responses=enveloped_schema("ContactDetail", ContactSerializer()),
     )
     def get(self, request: Request, contact_id: uuid.UUID) -> Response:
@@ -143,6 +143,7 @@ class ContactDetailApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Update a contact",
+        operation_id="contacts_update",
         description="Only the fields sent are written (as the original's PUT); "
         "each one a sync could fill is recorded in user_edited_fields, so "
         "later syncs never overwrite it.",
@@ -155,13 +156,19 @@ class ContactDetailApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Update some fields of a contact",
+        operation_id="contacts_partial_update",
         request=ContactWriteSerializer,
         responses=enveloped_schema("ContactPatched", ContactSerializer()),
     )
     def patch(self, request: Request, contact_id: uuid.UUID) -> Response:
         return self._update(request, contact_id)
 
-    @extend_schema(tags=[TAG], summary="Delete a contact", responses={204: None})
+    @extend_schema(
+        tags=[TAG],
+        summary="Delete a contact",
+        operation_id="contacts_destroy",
+        responses={204: None},
+    )
     def delete(self, request: Request, contact_id: uuid.UUID) -> Response:
         contact = selectors.contact_get(owner=request.user, contact_id=contact_id)
         contact.delete()
@@ -172,6 +179,7 @@ class ContactIdsApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Ids of every contact matching the list filters",
+        operation_id="contacts_ids",
         parameters=FILTER_PARAMETERS,
         responses=enveloped_schema(
             "ContactIds", serializers.ListField(child=serializers.UUIDField())
@@ -188,6 +196,7 @@ class ContactStatsApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Score tiers and the last two weeks' interactions",
+        operation_id="contacts_stats",
         responses=enveloped_schema("ContactStats", StatsSerializer()),
     )
     def get(self, request: Request) -> Response:
@@ -200,6 +209,7 @@ class ContactTagsApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Every tag in use (archived contacts included), sorted",
+        operation_id="contacts_tags",
         responses=enveloped_schema(
             "ContactTags", serializers.ListField(child=serializers.CharField())
         ),
@@ -212,6 +222,7 @@ class ContactBirthdaysApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Upcoming birthdays",
+        operation_id="contacts_birthdays",
         description="Birthdays from today (your local date, from your time zone "
         "setting) to today + days - 1, across the new year; soonest first, then "
         "by name. Birthdays without a year count too; with a year the item also "
@@ -236,6 +247,7 @@ class ContactOverdueApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Contacts past their follow-up threshold",
+        operation_id="contacts_overdue",
         description="Overdue: more whole days since the last interaction than the "
         "threshold of the contact's priority (your high/medium/low settings), "
         "days counted between calendar days in your time zone. Most overdue "
@@ -272,6 +284,7 @@ class ContactActivityApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="A contact's score breakdown and interaction history",
+        operation_id="contacts_activity",
         responses=enveloped_schema("ContactActivity", ActivitySerializer()),
     )
     def get(self, request: Request, contact_id: uuid.UUID) -> Response:
@@ -286,6 +299,7 @@ class ScoresRecalculateApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Recompute every contact's score now",
+        operation_id="contacts_scores_recalculate",
         request=None,
         responses=enveloped_schema("ScoresRecalculated", RecalculateSerializer()),
     )

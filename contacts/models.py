@@ -383,3 +383,49 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- browser extension pairing (appended by the accounts/auth work) --------
+
+
+class ExtensionPairing(models.Model):
+    """A short code that hands one extension token to the browser extension.
+
+    The web user registers the code; the extension polls with it and is
+    given its token once. No token is stored here: it is minted when the
+    code is claimed, so a leaked table holds nothing usable.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(max_length=20, unique=True)
+    owner = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="extension_pairings"
+    )
+    expires_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(blank=True, null=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ExtensionAccess(models.Model):
+    """Whether a user's extension is paired, and which extension tokens still work.
+
+    Every extension token carries the ``token_version`` it was minted with;
+    unpairing increments it, which revokes all of them at once.
+    """
+
+    owner = models.OneToOneField(
+        User,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="extension_access",
+    )
+    paired_at = models.DateTimeField(blank=True, null=True)
+    token_version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} v{self.token_version}"

@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from linkedin.api import LinkedInPushView
+
 urlpatterns = [
     path("", include("contacts.urls")),
     path("", include("syncjobs.urls")),
+    path("linkedin/push", LinkedInPushView.as_view(), name="linkedin-push"),
 ]

@@ -156,6 +156,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int(
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Bearer JWTs of the web app (and of the extension, on views that
+        # opt in); Token for scripts, Session for the browsable API.
+        "contacts.authentication.WebJWTAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

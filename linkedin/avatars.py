@@ -76,7 +76,9 @@ def avatar_from_data_uri(value: str) -> AvatarImage:
         raise AvatarError("not a data: URI")
     mime = match["mime"].lower()
     if mime not in _DECLARED_TYPES:
-        raise AvatarError(f"{mime} is not image/png, image/jpeg, image/gif or image/webp")
+        raise AvatarError(
+            f"{mime} is not image/png, image/jpeg, image/gif or image/webp"
+        )
     params = [p.strip().lower() for p in match["params"].split(";") if p.strip()]
     if "base64" not in params:
         raise AvatarError("not base64-encoded")

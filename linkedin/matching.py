@@ -86,7 +86,7 @@ def _member(value: str) -> tuple[str, str]:
 
 
 def _is_other_member(contact: Contact, profile_id: str) -> bool:
-    """Tell whether ``contact`` is known as a LinkedIn member other than ``profile_id``."""
+    """Tell whether ``contact`` is known as another member than ``profile_id``."""
     if not profile_id:
         return False
     kind, canonical = _member(profile_id)

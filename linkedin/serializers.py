@@ -136,7 +136,9 @@ class ProfileSerializer(serializers.Serializer):
         url = attrs.get("profile_url") or ""
         url_key = normalise_profile_url(url)
         if not profile_id and not url:
-            raise ValidationError({"profile_id": "a profile needs profile_id or profile_url"})
+            raise ValidationError(
+                {"profile_id": "a profile needs profile_id or profile_url"}
+            )
         if url and not url_key and not profile_id:
             raise ValidationError({"profile_url": "not a LinkedIn person-profile URL"})
         attrs["url_key"] = url_key
@@ -148,7 +150,9 @@ class MessageSerializer(serializers.Serializer):
     profile_name = _text()
     direction = serializers.CharField(error_messages=_TEXT_ERRORS)
     content_preview = _text()
-    timestamp = serializers.CharField(max_length=TIMESTAMP_MAX, error_messages=_TEXT_ERRORS)
+    timestamp = serializers.CharField(
+        max_length=TIMESTAMP_MAX, error_messages=_TEXT_ERRORS
+    )
     # Required as in the original; an empty string is allowed there too.
     conversation_id = serializers.CharField(
         max_length=CONVERSATION_ID_MAX, allow_blank=True, error_messages=_TEXT_ERRORS
@@ -171,9 +175,7 @@ class MessageSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("profile_id") and not attrs.get("profile_name"):
-            raise ValidationError(
-                {"profile_id": "required when profile_name is empty"}
-            )
+            raise ValidationError({"profile_id": "required when profile_name is empty"})
         attrs["occurred_at"] = parse_timestamp(attrs["timestamp"])
         return attrs
 
@@ -186,7 +188,7 @@ class PushSerializer(serializers.Serializer):
         many=True, required=False, allow_null=True, error_messages=_LIST_ERRORS
     )
 
-    default_error_messages = {"invalid": "the body must be a JSON object, got {datatype}"}
+    default_error_messages = {"invalid": "must be a JSON object, got {datatype}"}
 
     def to_internal_value(self, data):
         # Refuse an oversized list before validating its items one by one.
@@ -206,6 +208,9 @@ def _error_paths(detail, path: str) -> Iterator[tuple[str, list[str]]]:
         for key, value in detail.items():
             if key == api_settings.NON_FIELD_ERRORS_KEY:
                 yield from _error_paths(value, path)
+            elif isinstance(key, int):
+                # DRF keys a list's item errors by index.
+                yield from _error_paths(value, f"{path}[{key}]")
             else:
                 yield from _error_paths(value, f"{path}.{key}" if path else key)
     elif isinstance(detail, list) and all(isinstance(d, str) for d in detail):

@@ -5,8 +5,8 @@ has and however many items it carries (up to SQLite's batch sizes):
 
 1. which of the messages' dedup keys are stored already (one SELECT);
 2. the contacts the push names (one SELECT, ``linkedin.matching``);
-3. new contacts (one INSERT), changed contacts (one UPDATE), new
-   interactions (one INSERT);
+3. new and changed contacts (one INSERT, an upsert for the changed
+   ones), new interactions (one INSERT);
 4. rescoring of the contacts with new interactions (one SELECT, one
    UPDATE), which also sets their interaction count and last interaction;
 5. dismissal of their pending follow-up suggestions (one UPDATE);
@@ -150,7 +150,8 @@ class _Push:
     updated_fields: set[str] = field(default_factory=set)
     # Contacts in processing order, for the backfill list.
     touched: dict[uuid.UUID, Contact] = field(default_factory=dict)
-    avatars: dict[uuid.UUID, AvatarImage] = field(default_factory=dict)
+    # Avatar files saved so far, removed again if the push rolls back.
+    written: list[Path] = field(default_factory=list)
     interactions: list[Interaction] = field(default_factory=list)
 
     def record(self, contact: Contact, changes: _Changes) -> None:
@@ -186,11 +187,35 @@ def _fill_name(changes: _Changes, full_name: str) -> None:
         changes.fill("family_name", family)
 
 
-def _set_linkedin_url(changes: _Changes, url_key: str) -> None:
-    if not url_key or "linkedin_url" in changes.edited:
+def _set_linkedin_url(changes: _Changes, profile: PushProfile) -> None:
+    """Store the pushed profile URL, canonical, with its key in step.
+
+    A sent URL replaces the stored one (people change their vanity URL).
+    Without one, ``/in/<profile_id>`` only fills an empty URL: for a member
+    URN id it is a working but unreadable address.
+    """
+    if "linkedin_url" in changes.edited:
         return
-    changes.set("linkedin_url", url_key)
-    changes.set("linkedin_url_key", url_key)
+    if profile.url_key:
+        url_key = profile.url_key
+    elif not changes.contact.linkedin_url:
+        url_key = profile_url_key_of_id(profile.profile_id)
+    else:
+        return
+    if url_key:
+        changes.set("linkedin_url", url_key)
+        changes.set("linkedin_url_key", url_key)
+
+
+def _save_avatar(push: _Push, changes: _Changes, image: AvatarImage) -> None:
+    """Save a pushed avatar now; a file that cannot be written is dropped."""
+    contact_id = changes.contact.pk
+    try:
+        push.written.append(avatar_save(contact_id=contact_id, image=image))
+    except OSError:
+        logger.exception("could not save avatar", extra={"contact_id": str(contact_id)})
+        return
+    changes.set("avatar_url", avatar_url_for(contact_id=contact_id, image=image))
 
 
 def _apply_profile(push: _Push, profile: PushProfile) -> None:
@@ -209,13 +234,12 @@ def _apply_profile(push: _Push, profile: PushProfile) -> None:
     changes.fill("location", profile.location[:_NAME_MAX])
     changes.refresh("linkedin_bio", profile.about)
     changes.fill("linkedin_profile_id", profile.profile_id)
-    _set_linkedin_url(changes, profile.url_key or profile_url_key_of_id(profile.profile_id))
+    _set_linkedin_url(changes, profile)
 
     if is_expiring_linkedin_url(contact.avatar_url):
         changes.set("avatar_url", None)
     if profile.avatar is not None:
-        push.avatars[contact.pk] = profile.avatar
-        changes.set("avatar_url", avatar_url_for(contact_id=contact.pk, image=profile.avatar))
+        _save_avatar(push, changes, profile.avatar)
 
     push.record(contact, changes)
     push.index.forget_name(contact, old_name)
@@ -254,7 +278,9 @@ def _message_contact(push: _Push, message: PushMessage) -> Contact | None:
     return contact
 
 
-def _interaction(push: _Push, message: PushMessage, contact: Contact, key: str) -> Interaction:
+def _interaction(
+    push: _Push, message: PushMessage, contact: Contact, key: str
+) -> Interaction:
     return Interaction(
         id=uuid.uuid4(),
         owner=push.owner,
@@ -299,20 +325,6 @@ def _backfill_needed(push: _Push) -> list[dict]:
     ]
 
 
-def _write_avatars(push: _Push) -> list[Path]:
-    """Save the pushed avatars; a file that cannot be written is dropped."""
-    written = []
-    for contact_id, image in push.avatars.items():
-        contact = push.created.get(contact_id) or push.updated.get(contact_id)
-        try:
-            written.append(avatar_save(contact_id=contact_id, image=image))
-        except OSError:
-            logger.exception("could not save avatar", extra={"contact_id": str(contact_id)})
-            if contact is not None:
-                contact.avatar_url = None
-    return written
-
-
 def _apply(owner: User, payload: PushPayload, now: dt.datetime) -> PushResult:
     result = PushResult()
     keys = [message_dedup_key(m) for m in payload.messages]
@@ -340,8 +352,25 @@ def _apply(owner: User, payload: PushPayload, now: dt.datetime) -> PushResult:
         backfill_limit=backfill_limit,
     )
     push = _Push(owner=owner, now=now, index=PushContactIndex(contacts))
+    try:
+        _apply_items(push, payload.profiles, fresh, result)
+    except BaseException:
+        # The rows roll back; avatar files of contacts that never existed go
+        # too (an existing contact keeps its new picture, which is harmless).
+        for path in push.written:
+            if path.stem in {str(pk) for pk in push.created}:
+                path.unlink(missing_ok=True)
+        raise
+    return result
 
-    for profile in payload.profiles:
+
+def _apply_items(
+    push: _Push,
+    profiles: tuple[PushProfile, ...],
+    fresh: list[tuple[PushMessage, str]],
+    result: PushResult,
+) -> None:
+    for profile in profiles:
         _apply_profile(push, profile)
     for message, key in fresh:
         contact = _message_contact(push, message)
@@ -354,37 +383,48 @@ def _apply(owner: User, payload: PushPayload, now: dt.datetime) -> PushResult:
             continue
         push.interactions.append(_interaction(push, message, contact, key))
 
-    written = _write_avatars(push)
-    try:
-        _write(push)
-    except BaseException:
-        # The rows roll back; files of contacts that never existed go too.
-        for path in written:
-            if path.stem in {str(pk) for pk in push.created}:
-                path.unlink(missing_ok=True)
-        raise
-
+    _write(push)
     result.contacts_created = len(push.created)
     result.contacts_updated = len(push.updated)
     result.interactions_created = len(push.interactions)
+
     with_news = {row.contact_id for row in push.interactions}
-    rescored = contacts_rescore_ids(owner_id=owner.pk, contact_ids=with_news, now=now)
+    rescored = contacts_rescore_ids(
+        owner_id=push.owner.pk, contact_ids=with_news, now=push.now
+    )
     result.contacts_rescored = rescored.changed
-    suggestions_dismiss_for_new_activity(owner=owner, contact_ids=with_news, since=now)
+    # New contacts have no suggestions to dismiss.
+    suggestions_dismiss_for_new_activity(
+        owner=push.owner, contact_ids=with_news - push.created.keys(), since=push.now
+    )
     result.backfill_needed = _backfill_needed(push)
-    return result
 
 
 def _write(push: _Push) -> None:
-    Contact.objects.bulk_create(push.created.values(), batch_size=BULK_BATCH_SIZE)
+    """Insert new contacts and write changed ones in one statement, then interactions.
+
+    Changed contacts ride along in the INSERT as an upsert on the primary
+    key (``ON CONFLICT (id) DO UPDATE`` of just the changed columns, on
+    SQLite and PostgreSQL): one statement instead of an INSERT plus a
+    ``bulk_update``, which keeps a push within its statement budget. A
+    changed row carries its loaded values for every column in the update
+    list, so a column changed on another row is written back unchanged. The
+    other columns of its VALUES row are model defaults and are never
+    applied, because a conflict updates only the listed columns.
+    """
+    for contact in push.updated.values():
+        contact.updated_at = push.now
+    rows = [*push.created.values(), *push.updated.values()]
     if push.updated:
-        for contact in push.updated.values():
-            contact.updated_at = push.now
-        Contact.objects.bulk_update(
-            push.updated.values(),
-            sorted(push.updated_fields | {"updated_at"}),
+        Contact.objects.bulk_create(
+            rows,
             batch_size=BULK_BATCH_SIZE,
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=sorted(push.updated_fields | {"updated_at"}),
         )
+    else:
+        Contact.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE)
     # ignore_conflicts: a concurrent push of the same messages inserts
     # nothing twice (unique owner/platform/key); its count may then be high.
     Interaction.objects.bulk_create(
@@ -402,7 +442,9 @@ def linkedin_push_apply(
     changed nothing, so the sync history shows each push the extension made.
     """
     now = now or timezone.now()
-    with instrumented_run(owner=owner, platform=PROVIDER_LINKEDIN, trigger=TRIGGER_WEBHOOK) as run:
+    with instrumented_run(
+        owner=owner, platform=PROVIDER_LINKEDIN, trigger=TRIGGER_WEBHOOK
+    ) as run:
         with transaction.atomic():
             result = _apply(owner, payload, now)
         run.fetched = len(payload.profiles) + len(payload.messages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Max, Q, QuerySet
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,6 +39,11 @@ def success_rate(*, successes: int, total: int) -> float:
     return float(percent.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+def _iso(moment) -> str | None:
+    # The same rendering as the runs' own timestamps in the list.
+    return serializers.DateTimeField().to_representation(moment) if moment else None
+
+
 def sync_runs_stats(*, owner, platform: str = "") -> dict[str, dict]:
     """Return run counts per platform of ``owner``, in one grouped query.
 
@@ -63,7 +69,7 @@ def sync_runs_stats(*, owner, platform: str = "") -> dict[str, dict]:
             "success_rate": success_rate(
                 successes=row["successes"], total=row["total"]
             ),
-            "last_sync": row["last"].isoformat() if row["last"] else None,
+            "last_sync": _iso(row["last"]),
         }
         for row in rows
     }

@@ -57,7 +57,7 @@ class RecordedHttp:
         self.connections: dict = {}
 
     def request(self, uri, method="GET", body=None, headers=None, **kwargs):
-        if urlsplit(uri).path.startswith("/batch/"):
+        if urlsplit(uri).path.split("/")[1:2] == ["batch"]:
             return self._batch(body, headers or {})
         status, content = self.routes.answer(method, uri)
         return httplib2.Response(
@@ -78,7 +78,7 @@ class RecordedHttp:
         boundary = "recorded_batch_boundary"
         chunks = []
         for part in message.iter_parts():
-            request_line = part.get_content().splitlines()[0]
+            request_line = part.get_payload(decode=True).decode().splitlines()[0]
             method, url, _version = request_line.split(" ")
             status, content = self.routes.answer(method, url)
             content_id = part["Content-ID"].strip("<>")

@@ -155,7 +155,7 @@ def schedule_apply(schedule: Schedule) -> str:
         setattr(row, field, wanted[field])
     row.save()
     logger.info(
-        "updated periodic task", extra={"name": schedule.name, "fields": changed}
+        "updated periodic task", extra={"schedule": schedule.name, "fields": changed}
     )
     return UPDATED
 

@@ -70,9 +70,7 @@ def test_b15_overdue_uses_the_newest_real_interaction_of_every_priority(alice):
         interaction(people["G"], ago(45))
         interaction(people["G"], ago(2), platform="call", direction="outbound")
         interaction(people["H"], dt.datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
-        suggestion = FollowUpSuggestion.objects.create(
-            owner=alice, contact=people["H"]
-        )
+        suggestion = FollowUpSuggestion.objects.create(owner=alice, contact=people["H"])
         backfill_started = NOW - dt.timedelta(minutes=1)
         # Today's Gmail backfill imports a message from last December.
         interaction(people["H"], dt.datetime(2025, 12, 1, 9, 0, tzinfo=UTC))

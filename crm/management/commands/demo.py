@@ -14,6 +14,7 @@ and reports 0 created.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -156,13 +157,12 @@ class Command(BaseCommand):
         for column in ("name", "birthday", "in days", "turns"):
             table.add_column(column)
         for contact in rows:
-            age = getattr(contact, "age", None)
-            table.add_row(
-                str(contact),
-                contact.birthday_value.to_api(),
-                str(contact.days_until),
-                str(age) if age is not None else "-",
-            )
+            days = contact.birthday_days_until
+            birthday = contact.birthday_value
+            turns = "-"
+            if birthday.year is not None:
+                turns = str((today + dt.timedelta(days=days)).year - birthday.year)
+            table.add_row(str(contact), birthday.to_api(), str(days), turns)
         console.print(table)
 
     def _print_overdue(self, console: Console, user: User) -> None:

@@ -44,7 +44,7 @@ window.YTD.direct_messages.part0 = [
             "recipientId": "1400000000000000001",
             "reactions": [],
             "urls": [],
-            "text": "Hey Bruno!",
+            "text": "Hey Kai!",
             "mediaUrls": [],
             "senderId": "1500000000000000000",
             "id": "1800000000000000000",
@@ -99,7 +99,7 @@ window.YTD.direct_messages.part0 = [
             "recipientId": "1400000000000000001",
             "reactions": [],
             "urls": [],
-            "text": "Hey Elena!",
+            "text": "Hey Lena!",
             "mediaUrls": [],
             "senderId": "1500000000000000001",
             "id": "1800000000000000010",
@@ -154,7 +154,7 @@ window.YTD.direct_messages.part0 = [
             "recipientId": "1400000000000000001",
             "reactions": [],
             "urls": [],
-            "text": "Hey Hiro!",
+            "text": "Hey Tomas!",
             "mediaUrls": [],
             "senderId": "1500000000000000002",
             "id": "1800000000000000020",
@@ -209,121 +209,11 @@ window.YTD.direct_messages.part0 = [
             "recipientId": "1400000000000000001",
             "reactions": [],
             "urls": [],
-            "text": "Hey Kira!",
+            "text": "Hey Aiko!",
             "mediaUrls": [],
             "senderId": "1500000000000000003",
             "id": "1800000000000000030",
             "createdAt": "2026-09-10T20:00:00.000Z"
-          }
-        }
-      ]
-    }
-  },
-  {
-    "dmConversation": {
-      "conversationId": "1400000000000000001-1500000000000000004",
-      "messages": [
-        {
-          "messageCreate": {
-            "recipientId": "1500000000000000004",
-            "reactions": [],
-            "urls": [],
-            "text": "Sounds good",
-            "mediaUrls": [],
-            "senderId": "1400000000000000001",
-            "id": "1800000000000000043",
-            "createdAt": "2026-09-16T20:00:00.000Z"
-          }
-        },
-        {
-          "messageCreate": {
-            "recipientId": "1400000000000000001",
-            "reactions": [],
-            "urls": [],
-            "text": "Sounds good",
-            "mediaUrls": [],
-            "senderId": "1500000000000000004",
-            "id": "1800000000000000042",
-            "createdAt": "2026-09-15T20:00:00.000Z"
-          }
-        },
-        {
-          "messageCreate": {
-            "recipientId": "1500000000000000004",
-            "reactions": [],
-            "urls": [],
-            "text": "Sounds good",
-            "mediaUrls": [],
-            "senderId": "1400000000000000001",
-            "id": "1800000000000000041",
-            "createdAt": "2026-09-14T20:00:00.000Z"
-          }
-        },
-        {
-          "messageCreate": {
-            "recipientId": "1400000000000000001",
-            "reactions": [],
-            "urls": [],
-            "text": "Hey Nils!",
-            "mediaUrls": [],
-            "senderId": "1500000000000000004",
-            "id": "1800000000000000040",
-            "createdAt": "2026-09-13T20:00:00.000Z"
-          }
-        }
-      ]
-    }
-  },
-  {
-    "dmConversation": {
-      "conversationId": "1400000000000000001-1500000000000000005",
-      "messages": [
-        {
-          "messageCreate": {
-            "recipientId": "1500000000000000005",
-            "reactions": [],
-            "urls": [],
-            "text": "Sounds good",
-            "mediaUrls": [],
-            "senderId": "1400000000000000001",
-            "id": "1800000000000000053",
-            "createdAt": "2026-09-19T20:00:00.000Z"
-          }
-        },
-        {
-          "messageCreate": {
-            "recipientId": "1400000000000000001",
-            "reactions": [],
-            "urls": [],
-            "text": "Sounds good",
-            "mediaUrls": [],
-            "senderId": "1500000000000000005",
-            "id": "1800000000000000052",
-            "createdAt": "2026-09-18T20:00:00.000Z"
-          }
-        },
-        {
-          "messageCreate": {
-            "recipientId": "1500000000000000005",
-            "reactions": [],
-            "urls": [],
-            "text": "Sounds good",
-            "mediaUrls": [],
-            "senderId": "1400000000000000001",
-            "id": "1800000000000000051",
-            "createdAt": "2026-09-17T20:00:00.000Z"
-          }
-        },
-        {
-          "messageCreate": {
-            "recipientId": "1400000000000000001",
-            "reactions": [],
-            "urls": [],
-            "text": "Hey Quinn!",
-            "mediaUrls": [],
-            "senderId": "1500000000000000005",
-            "id": "1800000000000000050",
-            "createdAt": "2026-09-16T20:00:00.000Z"
           }
         }
       ]

@@ -1,0 +1,33 @@
+"""The browser extension's push endpoint: ``POST /api/v1/linkedin/push``."""
+
+from __future__ import annotations
+
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from crm.envelope import envelope
+from linkedin.serializers import PushSerializer, push_payload_from_data
+from linkedin.services import linkedin_push_apply
+
+
+class LinkedInPushView(APIView):
+    """Take the profiles and messages the extension saw and apply them.
+
+    Token authentication is for the extension, session authentication for
+    the web app. The original's JWT audiences (web, extension) are not
+    checked here yet: what is missing is a JWT authentication class that
+    accepts both audiences on this view only.
+    """
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "push"
+    serializer_class = PushSerializer
+
+    def post(self, request):
+        payload = push_payload_from_data(request.data)
+        result = linkedin_push_apply(owner=request.user, payload=payload)
+        return envelope(result.as_response())
