@@ -90,7 +90,10 @@ class _PerClientThrottle(SimpleRateThrottle):
         return self.THROTTLE_RATES.get(self.scope) or self.default_rate
 
     def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": self.get_ident(request),
+        }
 
 
 class SignInThrottle(_PerClientThrottle):
@@ -356,7 +359,9 @@ class ChangePasswordApi(APIView):
         request=ChangePasswordSerializer,
     )
     def post(self, request: Request) -> Response:
-        body = ChangePasswordSerializer(data=request.data, context={"user": request.user})
+        body = ChangePasswordSerializer(
+            data=request.data, context={"user": request.user}
+        )
         body.is_valid(raise_exception=True)
         request.user.set_password(body.validated_data["new_password"])
         request.user.save(update_fields=["password", "updated_at"])

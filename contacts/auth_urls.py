@@ -1,4 +1,4 @@
-"""Sign-in, pairing, notification and settings routes under /api/v1/ (no trailing slashes)."""
+"""Sign-in, pairing, notification and settings routes under /api/v1/."""
 
 from django.urls import path
 

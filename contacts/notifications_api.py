@@ -15,7 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contacts.models import Notification, User
-from crm.envelope import EnvelopePagination, PageMetaSerializer, envelope, enveloped_schema
+from crm.envelope import (
+    EnvelopePagination,
+    PageMetaSerializer,
+    envelope,
+    enveloped_schema,
+)
 
 TAG = "notifications"
 
@@ -23,7 +28,15 @@ TAG = "notifications"
 class NotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
-        fields = ("id", "notification_type", "title", "body", "read", "link", "created_at")
+        fields = (
+            "id",
+            "notification_type",
+            "title",
+            "body",
+            "read",
+            "link",
+            "created_at",
+        )
         read_only_fields = fields
 
 

@@ -136,7 +136,7 @@ class PrioritySettingsApi(APIView):
 
 
 class SyncSettingsApi(APIView):
-    @extend_schema(tags=[TAG], summary="Automatic sync switch and schedule per provider")
+    @extend_schema(tags=[TAG], summary="Sync switch and schedule per provider")
     def get(self, request: Request) -> Response:
         return envelope(sync_settings(request.user))
 

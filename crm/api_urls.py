@@ -1,11 +1,15 @@
-"""Everything under /api/v1/, one include per app."""
+"""Everything under /api/v1/, one include per app.
+
+The accounts and connections routes come first: they own the fixed paths
+/contacts/sync/... and /contacts/import/... inside the contacts prefix.
+"""
 
 from django.urls import include, path
 
-from linkedin.api import LinkedInPushView
-
 urlpatterns = [
+    path("", include("contacts.auth_urls")),
+    path("", include("syncjobs.connections_urls")),
     path("", include("contacts.urls")),
     path("", include("syncjobs.urls")),
-    path("linkedin/push", LinkedInPushView.as_view(), name="linkedin-push"),
+    path("", include("linkedin.urls")),
 ]

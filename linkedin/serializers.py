@@ -56,11 +56,15 @@ _OBJECT_ERRORS = {"invalid": "must be an object, got {datatype}"}
 _LIST_ERRORS = {"not_a_list": "must be a list, got {input_type}"}
 
 
-def _text(*, required: bool = False, max_length: int | None = None, **kwargs):
-    if not required:
-        kwargs.update(required=False, allow_null=True, allow_blank=True, default=None)
+def _optional_text(*, max_length: int | None = None) -> serializers.CharField:
+    """Return an optional string field; null, blank and absent all mean ""."""
     return serializers.CharField(
-        max_length=max_length, error_messages=_TEXT_ERRORS, **kwargs
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        max_length=max_length,
+        error_messages=_TEXT_ERRORS,
     )
 
 
@@ -110,16 +114,16 @@ class PushPayload:
 
 
 class ProfileSerializer(serializers.Serializer):
-    profile_id = _text(max_length=PROFILE_ID_MAX)
-    profile_url = _text(max_length=PROFILE_URL_MAX)
-    full_name = _text()
-    headline = _text()
-    company = _text()
-    location = _text()
-    about = _text()
+    profile_id = _optional_text(max_length=PROFILE_ID_MAX)
+    profile_url = _optional_text(max_length=PROFILE_URL_MAX)
+    full_name = _optional_text()
+    headline = _optional_text()
+    company = _optional_text()
+    location = _optional_text()
+    about = _optional_text()
     # Accepted for wire compatibility and ignored: the server never fetches it.
-    avatar_url = _text()
-    avatar_data = _text()
+    avatar_url = _optional_text()
+    avatar_data = _optional_text()
 
     default_error_messages = _OBJECT_ERRORS
 
@@ -146,10 +150,10 @@ class ProfileSerializer(serializers.Serializer):
 
 
 class MessageSerializer(serializers.Serializer):
-    profile_id = _text(max_length=PROFILE_ID_MAX)
-    profile_name = _text()
+    profile_id = _optional_text(max_length=PROFILE_ID_MAX)
+    profile_name = _optional_text()
     direction = serializers.CharField(error_messages=_TEXT_ERRORS)
-    content_preview = _text()
+    content_preview = _optional_text()
     timestamp = serializers.CharField(
         max_length=TIMESTAMP_MAX, error_messages=_TEXT_ERRORS
     )
@@ -157,7 +161,7 @@ class MessageSerializer(serializers.Serializer):
     conversation_id = serializers.CharField(
         max_length=CONVERSATION_ID_MAX, allow_blank=True, error_messages=_TEXT_ERRORS
     )
-    content_hash = _text(max_length=CONTENT_HASH_MAX)
+    content_hash = _optional_text(max_length=CONTENT_HASH_MAX)
 
     default_error_messages = _OBJECT_ERRORS
 

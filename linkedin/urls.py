@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from linkedin.api import LinkedInPushView
+
+urlpatterns = [
+    path("linkedin/push", LinkedInPushView.as_view(), name="linkedin-push"),
+]

@@ -106,7 +106,9 @@ class PendingState:
 def oauth_state_issue(*, user, provider: str) -> PendingState:
     """Return a new signed state for ``user``, naming a fresh nonce."""
     nonce = secrets.token_urlsafe(24)
-    value = signing.dumps({"u": str(user.pk), "p": provider, "n": nonce}, salt=STATE_SALT)
+    value = signing.dumps(
+        {"u": str(user.pk), "p": provider, "n": nonce}, salt=STATE_SALT
+    )
     return PendingState(
         value=value, key=_nonce_key(provider, nonce), user_id=str(user.pk)
     )

@@ -12,6 +12,11 @@ grant, a missing scope) and ``SyncLocked`` are not retried: the service has
 already recorded the failed or skipped run. When the last retry fails too,
 the user gets one "<provider> sync failed" notification per provider per
 day, and the task fails with the provider's error.
+
+Missing: in-process (eager) runs with ``CELERY_TASK_EAGER_PROPAGATES`` do
+not retry: Celery hands the ``Retry`` to the caller instead, and
+``queue_on_commit`` logs it. Retries need a worker, or eager mode without
+propagation (what the task tests use).
 """
 
 from __future__ import annotations

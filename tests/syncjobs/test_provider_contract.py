@@ -21,9 +21,11 @@ import pytest
 import responses
 from googleapiclient.http import HttpMockSequence
 
-from contacts.models import Contact, Interaction
+from contacts.models import Contact, Interaction, Notification
 from contacts.services import contact_create
 from syncjobs.models import ProviderAccount, SyncRun
+from syncjobs.providers.base import RateLimited
+from syncjobs.providers.google_client import TOKEN_URI
 from syncjobs.services import import_file, sync_provider
 from tests.conftest import shared_fixture
 
@@ -338,3 +340,79 @@ def test_a_provider_run_stores_its_next_cursor(alice, case):
     assert ProviderAccount.objects.get(pk=run.account_id).cursor == {
         run.platform: case.cursor
     }
+
+
+@pytest.mark.fixtures
+def test_an_expired_calendar_token_is_flagged_as_a_full_resync(alice):
+    calendar_run(alice, 1)
+
+    second = calendar_run(alice, 2)
+
+    assert (second.details["full_resync"], second.records_created) == (True, 0)
+
+
+@responses.activate
+def test_b14_with_recorded_people_replies_from_expired_token_to_revoked_grant(alice):
+    account = ProviderAccount.objects.create(
+        owner=alice,
+        kind="google",
+        account_id="alice@example.com",
+        access_token="ya29.recorded",
+        refresh_token="1//grant",
+        cursor={"google_contacts": {"sync_token": "tok-old"}},
+    )
+
+    def run(*replies):
+        return sync_provider(
+            account=account,
+            platform="google_contacts",
+            trigger="scheduled",
+            now=NOW,
+            http=HttpMockSequence(list(replies)),
+        )
+
+    first = run(
+        recorded_reply("people", "error-400-expired-sync-token.json", 400),
+        recorded_reply("people", "connections-full-c1-c3.json"),
+    )
+    assert (first.status, first.records_created, first.details["full_resync"]) == (
+        "success",
+        3,
+        True,
+    )
+    second = run(recorded_reply("people", "connections-full-c1-c3.json"))
+    assert (
+        second.records_created,
+        second.records_updated,
+        second.details["contacts_unchanged"],
+    ) == (0, 0, 3)
+
+    with pytest.raises(RateLimited):
+        run(recorded_reply("people", "error-403-rate-limit-exceeded.json", 403))
+    account.refresh_from_db()
+    assert account.status == "connected"
+    assert account.cursor == {"google_contacts": {"sync_token": "tok-new"}}
+
+    # The access token has expired and Google refuses the refresh token.
+    account.access_token = ""
+    account.save()
+    responses.add(
+        responses.POST,
+        TOKEN_URI,
+        body=(RECORDED / "people" / "token-invalid-grant.json").read_text(),
+        status=400,
+        content_type="application/json",
+    )
+    fourth = run()
+    fifth = run()
+
+    account.refresh_from_db()
+    assert (fourth.status, fifth.status, account.status) == (
+        "failed",
+        "failed",
+        "reauth_required",
+    )
+    assert list(
+        Notification.objects.filter(owner=alice).values_list("title", "link")
+    ) == [("Google Contacts sync failed", "/settings")]
+    assert Contact.objects.filter(owner=alice).count() == 3

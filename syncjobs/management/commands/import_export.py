@@ -40,7 +40,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         owner = command_user(options["user"])
-        console = Console(file=self.stdout._out, width=100)
+        console = Console(file=self.stdout._out, width=160)
         progress = Progress(
             TextColumn("{task.description:<14}"),
             BarColumn(),
@@ -65,7 +65,10 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
 
         verb = "would be" if report.dry_run else "were"
-        summary = Table(title=f"{report.path} ({report.format}): what {verb} imported")
+        console.print(
+            f"{report.path} ({report.format}): what {verb} imported", soft_wrap=True
+        )
+        summary = Table()
         summary.add_column("")
         summary.add_column("records", justify="right")
         for label, value in (
@@ -93,5 +96,6 @@ class Command(BaseCommand):
         else:
             console.print(
                 f"sync run {report.run.pk}: {report.run.status}, "
-                f"{report.query_count} queries"
+                f"{report.query_count} queries",
+                soft_wrap=True,
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from rich.console import Console
 
 from contacts.models import User
 from syncjobs.models import TRIGGER_MANUAL, ProviderAccount
@@ -33,7 +32,6 @@ class Command(BaseCommand):
         if not accounts:
             raise CommandError(f"{owner.email} has no account that {platform} can use")
 
-        console = Console(file=self.stdout._out, width=100)
         for account in accounts:
             try:
                 run = sync_provider(
@@ -41,11 +39,11 @@ class Command(BaseCommand):
                 )
             except ProviderError as exc:
                 raise CommandError(f"{account}: {exc} (try again later)") from exc
-            console.print(
+            self.stdout.write(
                 f"{account}: {run.status} - read {run.records_fetched}, "
                 f"created {run.records_created}, updated {run.records_updated}, "
                 f"skipped {run.records_skipped}, failed {run.records_failed}, "
                 f"rescored {run.contacts_rescored}, {run.query_count} queries"
             )
             if run.error_message:
-                console.print(f"  {run.error_message}")
+                self.stdout.write(f"  {run.error_message}")
