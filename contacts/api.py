@@ -81,6 +81,8 @@ def _query(serializer_class, request: Request) -> dict:
 
 
 class ContactListCreateApi(APIView):
+    query_budget = {"GET": 4, "POST": 7}
+
     @extend_schema(
         tags=[TAG],
         summary="List contacts",
@@ -123,6 +125,8 @@ class ContactListCreateApi(APIView):
 
 
 class ContactDetailApi(APIView):
+    query_budget = {"GET": 3, "PUT": 10, "PATCH": 10, "DELETE": 8}
+
     @extend_schema(
         tags=[TAG],
         summary="Get a contact",
@@ -176,6 +180,8 @@ class ContactDetailApi(APIView):
 
 
 class ContactIdsApi(APIView):
+    query_budget = 3
+
     @extend_schema(
         tags=[TAG],
         summary="Ids of every contact matching the list filters",
@@ -193,6 +199,8 @@ class ContactIdsApi(APIView):
 
 
 class ContactStatsApi(APIView):
+    query_budget = 4
+
     @extend_schema(
         tags=[TAG],
         summary="Score tiers and the last two weeks' interactions",
@@ -206,6 +214,8 @@ class ContactStatsApi(APIView):
 
 
 class ContactTagsApi(APIView):
+    query_budget = 3
+
     @extend_schema(
         tags=[TAG],
         summary="Every tag in use (archived contacts included), sorted",
@@ -219,6 +229,8 @@ class ContactTagsApi(APIView):
 
 
 class ContactBirthdaysApi(APIView):
+    query_budget = 4
+
     @extend_schema(
         tags=[TAG],
         summary="Upcoming birthdays",
@@ -244,6 +256,8 @@ class ContactBirthdaysApi(APIView):
 
 
 class ContactOverdueApi(APIView):
+    query_budget = 4
+
     @extend_schema(
         tags=[TAG],
         summary="Contacts past their follow-up threshold",
@@ -281,6 +295,8 @@ class ContactOverdueApi(APIView):
 
 
 class ContactActivityApi(APIView):
+    query_budget = 6
+
     @extend_schema(
         tags=[TAG],
         summary="A contact's score breakdown and interaction history",

@@ -21,6 +21,8 @@ class LinkedInPushView(APIView):
     accepts both audiences on this view only.
     """
 
+    query_budget = {"POST": 12}
+
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = [ScopedRateThrottle]

@@ -78,6 +78,8 @@ def sync_runs_stats(*, owner, platform: str = "") -> dict[str, dict]:
 class SyncHistoryApi(APIView):
     """``GET /api/v1/sync-history?platform=&status=&limit=50&offset=0``."""
 
+    query_budget = 4
+
     def get(self, request: Request):
         query = SyncHistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -99,6 +101,8 @@ class SyncHistoryApi(APIView):
 
 class SyncHistoryStatsApi(APIView):
     """``GET /api/v1/sync-history/stats?platform=``: counts per platform."""
+
+    query_budget = 3
 
     def get(self, request: Request):
         query = SyncStatsQuerySerializer(data=request.query_params)

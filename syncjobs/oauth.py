@@ -179,12 +179,15 @@ def provider_account_connect(
         account, created = ProviderAccount.objects.update_or_create(
             owner=owner, kind=kind, account_id=account_id, defaults=values
         )
-        label = "Google" if kind == ProviderAccount.KIND_GOOGLE else "X"
+        if kind == ProviderAccount.KIND_TWITTER:
+            label, shown = "X", f"@{account_name}" if account_name else account_id
+        else:
+            label, shown = "Google", account_id
         Notification.objects.create(
             owner=owner,
             notification_type="sync",
             title=f"{label} account connected",
-            body=f"Connected {account_name or account_id}",
+            body=f"Connected {shown}",
             link="/settings",
         )
     logger.info(
@@ -193,7 +196,7 @@ def provider_account_connect(
             "user_id": str(owner.pk),
             "kind": kind,
             "account_pk": str(account.pk),
-            "created": created,
+            "new_account": created,
         },
     )
     return account

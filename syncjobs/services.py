@@ -108,11 +108,11 @@ class _Applied:
     known_keyless: int = 0
 
 
-def _step(progress: Progress | None, number: int) -> None:
+def _step(progress: Progress | None, done: int) -> None:
+    """Report ``done`` of ``IMPORT_STEPS`` finished, naming the step that starts."""
     if progress is not None:
-        progress(
-            IMPORT_STEPS[min(number, len(IMPORT_STEPS) - 1)], number, len(IMPORT_STEPS)
-        )
+        starting = IMPORT_STEPS[done] if done < len(IMPORT_STEPS) else "done"
+        progress(starting, done, len(IMPORT_STEPS))
 
 
 def _apply_records(
@@ -465,7 +465,7 @@ def import_file(
     never stops the others. A dry run does all of it in a transaction that
     is rolled back: the counts are the real ones, nothing is written, not
     even a SyncRun. ``progress(step, done, total)`` is called as each of
-    ``IMPORT_STEPS`` ends.
+    ``IMPORT_STEPS`` ends, with the step that starts next ("done" last).
     """
     path = Path(path)
     fmt = fmt or importers.detect_format(path)

@@ -11,9 +11,10 @@ times are offsets from the ``now`` the seed is given. Stored scores, counts
 and last-interaction times are computed here with the product's formula
 (``contacts.scoring.score_breakdown``), so the data starts consistent.
 
-Names are ASCII, capitalised, and no first or last name is a prefix of
-another, so Python's sort of names agrees with any SQL collation and the
-before paths can sort ties exactly as the database does.
+Names are ASCII letters, capitalised, and no first name is a prefix of
+another, so Python's sort of names agrees with the SQL collations (byte
+order and the usual language ones alike) and the before paths can sort
+ties exactly as the database does.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ LAST_NAMES = (
 # Every UNIQUE_NAME_EVERY-th contact gets a name nobody else has and no
 # LinkedIn fields: the push benchmark matches messages to them by name.
 UNIQUE_NAME_EVERY = 25
+# Endings that make about 1,200 family names out of LAST_NAMES, so that at
+# 100,000 contacts a full name is shared by a few people, not by fifty.
+# (A last name may be a prefix of another: nothing follows it in a name, so
+# every collation sorts the shorter first.)
+LAST_NAME_ENDINGS = (
+    "", "son", "berg", "ova", "ski", "er", "man", "ley", "ton", "field", "wood",
+    "ford", "ini", "elli", "ez", "ic", "ek", "sen", "dal", "stad", "quist",
+    "hart", "well", "more", "by",
+)  # fmt: skip
 UNIQUE_NAME_PREFIX = "Uniq"
 COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne")
 TITLES = ("Engineer", "Designer", "Founder", "Manager", "Analyst", "Recruiter")
@@ -353,7 +363,8 @@ def _contacts(
     chunk = _Rows([], [], [], [])
     for index in range(size):
         contact_id = _uuid(rng)
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        first = rng.choice(FIRST_NAMES)
+        last = rng.choice(LAST_NAMES) + rng.choice(LAST_NAME_ENDINGS)
         unique = index % UNIQUE_NAME_EVERY == UNIQUE_NAME_EVERY - 1
         if unique:
             last = UNIQUE_NAME_PREFIX + _letters(index)

@@ -15,7 +15,9 @@ from crm.settings_test import SILK_MIDDLEWARE
 def silk_on(settings):
     middleware = list(settings.MIDDLEWARE)
     # Where crm.settings puts it: after authentication, before the counter.
-    middleware.insert(middleware.index("crm.querycount.QueryCountHeaderMiddleware"), SILK_MIDDLEWARE)
+    middleware.insert(
+        middleware.index("crm.querycount.QueryCountHeaderMiddleware"), SILK_MIDDLEWARE
+    )
     settings.MIDDLEWARE = middleware
     return settings
 
@@ -79,7 +81,9 @@ def test_sign_in_and_pairing_requests_are_not_recorded(client, silk_on):
     client.post("/api/v1/auth/login", {"email": "x@example.com", "password": "pw"})
     client.post("/api/v1/extension/pair", {"code": "ABC123"})
     assert not SilkRequest.objects.filter(path__startswith="/api/v1/auth/").exists()
-    assert not SilkRequest.objects.filter(path__startswith="/api/v1/extension/").exists()
+    assert not SilkRequest.objects.filter(
+        path__startswith="/api/v1/extension/"
+    ).exists()
 
 
 @pytest.mark.django_db

@@ -19,7 +19,11 @@ PROBE = (
 
 
 def _settings_with(**env) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}
+    }
     clean.update(env, DJANGO_SETTINGS_MODULE="crm.settings")
     out = subprocess.run(
         [sys.executable, "-c", PROBE],
@@ -59,5 +63,9 @@ def test_a_broker_url_sends_tasks_to_real_workers(tmp_path):
 
 def test_the_running_suite_uses_the_database_it_was_given(settings):
     # The suite runs once on SQLite and once on PostgreSQL in CI.
-    expected = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite3"
+    expected = (
+        "postgresql"
+        if os.environ.get("DATABASE_URL", "").startswith("postgres")
+        else "sqlite3"
+    )
     assert settings.DATABASES["default"]["ENGINE"].endswith(expected)

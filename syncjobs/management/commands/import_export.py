@@ -48,7 +48,7 @@ class Command(BaseCommand):
             console=console,
         )
         with progress:
-            task = progress.add_task("reading", total=len(IMPORT_STEPS))
+            task = progress.add_task(IMPORT_STEPS[0], total=len(IMPORT_STEPS))
 
             def advance(step: str, done: int, total: int) -> None:
                 progress.update(task, description=step, completed=done, total=total)
