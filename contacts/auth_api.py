@@ -33,6 +33,7 @@ from contacts.auth_serializers import (
     ProfileUpdateSerializer,
     RegisterSerializer,
     TokenSerializer,
+    UpdatedSerializer,
     UserSerializer,
 )
 from contacts.authentication import (
@@ -357,6 +358,7 @@ class ChangePasswordApi(APIView):
         tags=[TAG],
         summary="Change your password",
         request=ChangePasswordSerializer,
+        responses=enveloped_schema("PasswordChanged", UpdatedSerializer()),
     )
     def post(self, request: Request) -> Response:
         body = ChangePasswordSerializer(
@@ -374,19 +376,23 @@ class ChangePasswordApi(APIView):
 class ExtensionPairApi(APIView):
     """``POST`` registers a code, ``GET ?code=`` claims it, ``DELETE`` unpairs."""
 
+    def _polling(self) -> bool:
+        # The schema generator calls these hooks with no request.
+        return getattr(self.request, "method", "") == "GET"
+
     def get_authenticators(self):
         # The extension polls before it has any token.
-        if self.request.method == "GET":
+        if self._polling():
             return []
         return super().get_authenticators()
 
     def get_permissions(self):
-        if self.request.method == "GET":
+        if self._polling():
             return [AllowAny()]
         return super().get_permissions()
 
     def get_throttles(self):
-        if self.request.method == "GET":
+        if self._polling():
             return [PairPollThrottle()]
         return super().get_throttles()
 

@@ -156,3 +156,7 @@ class UserSerializer(serializers.Serializer):
 class TokenSerializer(serializers.Serializer):
     access_token = serializers.CharField()
     token_type = serializers.CharField()
+
+
+class UpdatedSerializer(serializers.Serializer):
+    updated = serializers.BooleanField()

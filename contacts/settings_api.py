@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from contacts.models import (
@@ -72,9 +73,13 @@ class SyncSettingsSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
         if unknown:
-            raise serializers.ValidationError(
+            message = (
                 f"unknown provider {unknown[0]!r}; expected one of "
                 f"{', '.join(self.fields)}"
+            )
+            # A root serializer's errors must be a dict.
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [message]}
             )
         return super().to_internal_value(data)
 

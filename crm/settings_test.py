@@ -17,3 +17,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING["root"]["level"] = "ERROR"  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "crm.sqlite_backend":  # noqa: F405
+    # In memory, one database per xdist worker (pytest-django only knows
+    # Django's own engine name for this).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # noqa: F405

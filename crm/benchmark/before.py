@@ -133,7 +133,9 @@ def before_rescore_per_contact(*, owner: User, now: dt.datetime) -> int:
         .values_list("id", flat=True)
     )
     for contact_id in ids:
-        inputs = _inputs(Interaction.objects.filter(contact_id=contact_id).aggregate(**aggregates))
+        inputs = _inputs(
+            Interaction.objects.filter(contact_id=contact_id).aggregate(**aggregates)
+        )
         score = score_breakdown(inputs, now).total
         contact = Contact.objects.get(pk=contact_id)
         if (contact.relationship_score, contact.interaction_count) != (
@@ -142,7 +144,9 @@ def before_rescore_per_contact(*, owner: User, now: dt.datetime) -> int:
         ):
             contact.relationship_score = score
             contact.interaction_count = inputs.lifetime_count
-            contact.save(update_fields=["relationship_score", "interaction_count", "updated_at"])
+            contact.save(
+                update_fields=["relationship_score", "interaction_count", "updated_at"]
+            )
     return len(ids)
 
 
@@ -216,7 +220,11 @@ def before_upcoming_birthdays(
 
 
 def overdue_days(
-    *, last_interaction_at: dt.datetime, priority: str | None, today: dt.date, owner: User
+    *,
+    last_interaction_at: dt.datetime,
+    priority: str | None,
+    today: dt.date,
+    owner: User,
 ) -> int:
     """Return days overdue: calendar days since the last interaction - threshold."""
     thresholds = owner.priority_thresholds
@@ -282,7 +290,9 @@ def before_contact_list(
     uses ours' days-overdue order, since the original's own
     (oldest interaction first) answers a different question.
     """
-    contacts = Contact.objects.filter(owner=owner).exclude(priority_level=PRIORITY_ARCHIVED)
+    contacts = Contact.objects.filter(owner=owner).exclude(
+        priority_level=PRIORITY_ARCHIVED
+    )
     total = contacts.count()
     if sort == "birthday":
         today = now.astimezone(owner.tzinfo).date()
@@ -294,9 +304,9 @@ def before_contact_list(
         ordered = contacts.order_by(order)
     elif sort == "overdue":
         today = now.astimezone(owner.tzinfo).date()
-        ordered = contacts.annotate(**overdue_annotations(owner=owner, today=today)).order_by(
-            F("days_overdue").desc(nulls_last=True)
-        )
+        ordered = contacts.annotate(
+            **overdue_annotations(owner=owner, today=today)
+        ).order_by(F("days_overdue").desc(nulls_last=True))
     else:
         raise ValueError(f"no before path for sort={sort!r}")
     start = (page - 1) * page_size
@@ -323,7 +333,11 @@ def _split_name(full_name: str | None) -> tuple[str | None, str | None]:
 
 def _fill(contact: Contact, name: str, value) -> bool:
     """Apply the original's fill-blank setter; return whether it wrote."""
-    if not value or name in (contact.user_edited_fields or []) or getattr(contact, name):
+    if (
+        not value
+        or name in (contact.user_edited_fields or [])
+        or getattr(contact, name)
+    ):
         return False
     setattr(contact, name, value)
     return True
@@ -355,7 +369,9 @@ class _Maps:
             self.by_name[contact.full_name.lower()] = contact
 
 
-def _push_profile(owner: User, maps: _Maps, profile: dict, outcome: PushOutcome) -> Contact:
+def _push_profile(
+    owner: User, maps: _Maps, profile: dict, outcome: PushOutcome
+) -> Contact:
     profile_id = profile["profile_id"]
     url = (profile.get("profile_url") or "").rstrip("/")
     contact = maps.by_id.get(profile_id) or maps.by_url.get(url)
@@ -401,7 +417,9 @@ def _push_profile(owner: User, maps: _Maps, profile: dict, outcome: PushOutcome)
     return contact
 
 
-def _message_contact(owner: User, maps: _Maps, message: dict, outcome: PushOutcome) -> Contact:
+def _message_contact(
+    owner: User, maps: _Maps, message: dict, outcome: PushOutcome
+) -> Contact:
     profile_id = message["profile_id"]
     name = message.get("profile_name") or ""
     contact = maps.by_id.get(profile_id)
@@ -420,7 +438,9 @@ def _message_contact(owner: User, maps: _Maps, message: dict, outcome: PushOutco
             given_name=given,
             family_name=family,
             linkedin_profile_id=profile_id,
-            linkedin_url=f"{LINKEDIN_PROFILE_PREFIX}{profile_id}" if profile_id else None,
+            linkedin_url=f"{LINKEDIN_PROFILE_PREFIX}{profile_id}"
+            if profile_id
+            else None,
         )
         maps.add(contact, url=False)
         outcome.contacts_created += 1
@@ -438,7 +458,10 @@ def _backfill(owner: User, touched: dict[uuid.UUID, Contact]) -> list[dict]:
             Contact.objects.filter(
                 owner=owner, linkedin_profile_id__isnull=False, avatar_url__isnull=True
             )
-            .filter(~Q(linkedin_profile_id__startswith="ACo") | Q(linkedin_url__isnull=False))
+            .filter(
+                ~Q(linkedin_profile_id__startswith="ACo")
+                | Q(linkedin_url__isnull=False)
+            )
             .exclude(pk__in=list(touched))[: BACKFILL_MAX - len(chosen)]
         )
         chosen += list(extra)
@@ -452,7 +475,9 @@ def _backfill(owner: User, touched: dict[uuid.UUID, Contact]) -> list[dict]:
     ]
 
 
-def before_linkedin_push(*, owner: User, payload: dict, now: dt.datetime) -> PushOutcome:
+def before_linkedin_push(
+    *, owner: User, payload: dict, now: dt.datetime
+) -> PushOutcome:
     """Apply a push body like the original's ``POST /linkedin/push``.
 
     1. Load every contact of the user, whole rows, into three maps.
@@ -498,7 +523,10 @@ def before_linkedin_push(*, owner: User, payload: dict, now: dt.datetime) -> Pus
             raw_reference_id=key,
             occurred_at=occurred_at,
         )
-        if contact.last_interaction_at is None or occurred_at > contact.last_interaction_at:
+        if (
+            contact.last_interaction_at is None
+            or occurred_at > contact.last_interaction_at
+        ):
             contact.last_interaction_at = occurred_at
         contact.interaction_count += 1
         dirty[contact.pk] = contact
@@ -517,7 +545,11 @@ def before_linkedin_push(*, owner: User, payload: dict, now: dt.datetime) -> Pus
     FollowUpSuggestion.objects.filter(
         owner=owner, status="pending", contact_id__in=list(dirty)
     ).update(status="dismissed")
-    if outcome.contacts_created + outcome.contacts_updated + outcome.interactions_created:
+    if (
+        outcome.contacts_created
+        + outcome.contacts_updated
+        + outcome.interactions_created
+    ):
         event = SyncRun.objects.create(
             owner=owner,
             platform=PROVIDER_LINKEDIN,

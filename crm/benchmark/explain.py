@@ -18,8 +18,17 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from contacts.models import User
-from contacts.selectors import contacts_overdue, contacts_upcoming_birthdays, local_today
-from linkedin.matching import contacts_for_push, interaction_keys_existing, push_keys
+from contacts.selectors import (
+    contacts_overdue,
+    contacts_upcoming_birthdays,
+    local_today,
+)
+from linkedin.matching import (
+    contacts_for_push,
+    interaction_keys_existing,
+    message_dedup_key,
+    push_keys,
+)
 from linkedin.serializers import push_payload_from_data
 
 logger = logging.getLogger(__name__)
@@ -80,7 +89,9 @@ def explain_statement(job: str, sql: str, params) -> Plan:
         else:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             lines = [row[-1] for row in cursor.fetchall()]
-            indexes = [m.group(1) for line in lines for m in _SQLITE_INDEX.finditer(line)]
+            indexes = [
+                m.group(1) for line in lines for m in _SQLITE_INDEX.finditer(line)
+            ]
             scans = [m.group(1) for line in lines if (m := _SQLITE_SCAN.match(line))]
     return Plan(
         job=job,
@@ -97,10 +108,8 @@ def explain_jobs(*, owner: User, now: dt.datetime, push_body: dict) -> list[Plan
     payload = push_payload_from_data(push_body)
 
     def push_lookups() -> None:
-        keys = [m for m in payload.messages]
         interaction_keys_existing(
-            owner=owner,
-            keys=[f"linkedin:{m.conversation_id}:{m.content_hash or m.timestamp}" for m in keys],
+            owner=owner, keys=[message_dedup_key(m) for m in payload.messages]
         )
         contacts_for_push(
             owner=owner,

@@ -26,14 +26,15 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -224,7 +225,9 @@ def measure(
     return run
 
 
-def _check(runs: list[PathRun], ctx: JobContext, ids: Callable[[Any], list]) -> list[PathRun]:
+def _check(
+    runs: list[PathRun], ctx: JobContext, ids: Callable[[Any], list]
+) -> list[PathRun]:
     reference = next((r.answer for r in runs if r.path == "before"), None)
     for run in runs:
         run.same = run.answer == reference
@@ -255,7 +258,9 @@ def _stored_scores(owner: User) -> dict:
 
 def _rescore_setup(ctx: JobContext) -> None:
     """Make every stored score exact at ``ctx.now`` (committed, untimed)."""
-    result = contacts_rescore(contacts=Contact.objects.filter(owner=ctx.owner), now=ctx.now)
+    result = contacts_rescore(
+        contacts=Contact.objects.filter(owner=ctx.owner), now=ctx.now
+    )
     logger.info("scores refreshed before rescoring", extra={"changed": result.changed})
 
 
@@ -296,7 +301,12 @@ def job_rescore_sync(ctx: JobContext) -> list[PathRun]:
     def scores(_value) -> dict:
         return _stored_scores(ctx.owner)
 
-    common = {"ctx": ctx, "rollback": True, "prepare": sync_interactions, "inspect": scores}
+    common = {
+        "ctx": ctx,
+        "rollback": True,
+        "prepare": sync_interactions,
+        "inspect": scores,
+    }
     runs = [
         measure(
             PathRun("rescore-sync", ctx.size, "before", "per-contact loop (Gmail job)"),
@@ -305,7 +315,10 @@ def job_rescore_sync(ctx: JobContext) -> list[PathRun]:
         ),
         measure(
             PathRun(
-                "rescore-sync", ctx.size, "ours", f"contacts_rescore_ids ({len(touched)})"
+                "rescore-sync",
+                ctx.size,
+                "ours",
+                f"contacts_rescore_ids ({len(touched)})",
             ),
             lambda: contacts_rescore_ids(
                 owner_id=ctx.owner.pk, contact_ids=touched, now=ctx.now
@@ -327,7 +340,9 @@ def job_rescore_full(ctx: JobContext) -> list[PathRun]:
     _rescore_setup(ctx)
 
     def zero() -> None:
-        Contact.objects.filter(owner=ctx.owner).update(relationship_score=0, interaction_count=0)
+        Contact.objects.filter(owner=ctx.owner).update(
+            relationship_score=0, interaction_count=0
+        )
 
     def scores(_value) -> dict:
         return _stored_scores(ctx.owner)
@@ -340,7 +355,9 @@ def job_rescore_full(ctx: JobContext) -> list[PathRun]:
     )
     ours_run = measure(
         PathRun("rescore-full", ctx.size, "ours", "contacts_rescore"),
-        lambda: contacts_rescore(contacts=Contact.objects.filter(owner=ctx.owner), now=ctx.now),
+        lambda: contacts_rescore(
+            contacts=Contact.objects.filter(owner=ctx.owner), now=ctx.now
+        ),
         **common,
     )
     before_run.rows = ours_run.rows = len(ctx.owner_ids)
@@ -384,7 +401,13 @@ def birthdays_floor_sql(
         f"AND ({' OR '.join(ranges)})) AS window_rows WHERE days IS NOT NULL "
         "ORDER BY days, full_name IS NULL, full_name, id LIMIT %s"
     )
-    return sql, [*params_case, _owner_param(owner), PRIORITY_ARCHIVED, *params_where, limit]
+    return sql, [
+        *params_case,
+        _owner_param(owner),
+        PRIORITY_ARCHIVED,
+        *params_where,
+        limit,
+    ]
 
 
 def _raw(sql: str, params: list) -> list[tuple]:
@@ -429,7 +452,9 @@ def job_birthdays(ctx: JobContext) -> list[PathRun]:
         ),
         measure(
             PathRun("birthdays", ctx.size, "ours-api", "GET /contacts/birthdays"),
-            lambda: client.get(f"{LIST_URL}/birthdays", {"days": BIRTHDAY_DAYS, "limit": LIMIT}),
+            lambda: client.get(
+                f"{LIST_URL}/birthdays", {"days": BIRTHDAY_DAYS, "limit": LIMIT}
+            ),
             ctx=ctx,
             inspect=api_answer,
         ),
@@ -470,7 +495,9 @@ def overdue_floor_sql(*, owner: User, now: dt.datetime, limit: int) -> tuple[str
     table = connection.ops.quote_name(Contact._meta.db_table)
     branches, params = [], []
     for rank, (priority, threshold) in enumerate(owner.priority_thresholds.items()):
-        cutoff = dt.datetime.combine(today - dt.timedelta(days=threshold), dt.time.min, dt.UTC)
+        cutoff = dt.datetime.combine(
+            today - dt.timedelta(days=threshold), dt.time.min, dt.UTC
+        )
         branches.append(
             f"SELECT id, full_name, {days_sql} - %s AS days, %s AS rnk FROM {table} "
             "WHERE owner_id = %s AND priority_level = %s AND last_interaction_at < %s"
@@ -492,17 +519,24 @@ def overdue_floor_sql(*, owner: User, now: dt.datetime, limit: int) -> tuple[str
 
 def job_overdue(ctx: JobContext) -> list[PathRun]:
     client = ctx.client()
-    floor_sql, floor_params = overdue_floor_sql(owner=ctx.owner, now=ctx.now, limit=LIMIT)
+    floor_sql, floor_params = overdue_floor_sql(
+        owner=ctx.owner, now=ctx.now, limit=LIMIT
+    )
 
     def api_answer(response) -> list:
-        return [(uuid.UUID(item["id"]), item["days_overdue"]) for item in _json(response)["data"]]
+        return [
+            (uuid.UUID(item["id"]), item["days_overdue"])
+            for item in _json(response)["data"]
+        ]
 
     runs = [
         measure(
             PathRun("overdue", ctx.size, "before", "load all, compute in Python"),
             lambda: [
                 (c.pk, days)
-                for c, days in before.before_overdue(owner=ctx.owner, now=ctx.now, limit=LIMIT)
+                for c, days in before.before_overdue(
+                    owner=ctx.owner, now=ctx.now, limit=LIMIT
+                )
             ],
             ctx=ctx,
         ),
@@ -548,7 +582,10 @@ def _list_key(item: dict, *, sort: str, owner: User, today: dt.date):
         return None
     last = dt.datetime.fromisoformat(item["last_interaction_at"].replace("Z", "+00:00"))
     return before.overdue_days(
-        last_interaction_at=last, priority=item["priority_level"], today=today, owner=owner
+        last_interaction_at=last,
+        priority=item["priority_level"],
+        today=today,
+        owner=owner,
     )
 
 
@@ -578,7 +615,9 @@ def _job_list(ctx: JobContext, sort: str) -> list[PathRun]:
 
     def before_answer(value) -> dict:
         items, total = value
-        return list_page_answer(list(items), total, sort=sort, owner=ctx.owner, today=today)
+        return list_page_answer(
+            list(items), total, sort=sort, owner=ctx.owner, today=today
+        )
 
     def api_answer(response) -> dict:
         body = _json(response)
@@ -605,7 +644,9 @@ def _job_list(ctx: JobContext, sort: str) -> list[PathRun]:
     for run in runs:
         run.rows = len(run.answer["keys"])
     return _check(
-        runs, ctx, lambda answer: [pk for ids in answer["groups"].values() for pk in ids]
+        runs,
+        ctx,
+        lambda answer: [pk for ids in answer["groups"].values() for pk in ids],
     )
 
 
@@ -646,9 +687,9 @@ def push_payload(*, owner: User, other: User, now: dt.datetime) -> dict:
         )[:205]
     )
     url_only = list(
-        mine.filter(linkedin_profile_id__isnull=True, linkedin_url__isnull=False).values_list(
-            "linkedin_url", "full_name"
-        )[:10]
+        mine.filter(
+            linkedin_profile_id__isnull=True, linkedin_url__isnull=False
+        ).values_list("linkedin_url", "full_name")[:10]
     )
     unique_named = list(
         mine.filter(
@@ -684,7 +725,11 @@ def push_payload(*, owner: User, other: User, now: dt.datetime) -> dict:
         profile(url.rstrip("/").rsplit("/", 1)[-1], url, name) for url, name in url_only
     ]
     new_profiles = [
-        profile(f"newprofile-{k}", f"https://www.linkedin.com/in/newprofile-{k}", f"Fresh Face{k}")
+        profile(
+            f"newprofile-{k}",
+            f"https://www.linkedin.com/in/newprofile-{k}",
+            f"Fresh Face{k}",
+        )
         for k in range(PUSH_PROFILES - len(profiles))
     ]
     profiles += new_profiles
@@ -703,7 +748,9 @@ def push_payload(*, owner: User, other: User, now: dt.datetime) -> dict:
 
     messages = []
     for k, (conversation, hash_) in enumerate(ref.rsplit(":", 1) for ref in stored):
-        messages.append(_message(k, now, "someone", "Some One", conversation[9:], hash_))
+        messages.append(
+            _message(k, now, "someone", "Some One", conversation[9:], hash_)
+        )
     for k, (pid, name) in enumerate(senders, start=len(messages)):
         messages.append(_message(k, now, pid, name, f"bench-conv-{k // 5}", f"h{k}"))
     return {"profiles": profiles, "messages": messages}
@@ -750,7 +797,10 @@ def push_answer(
     rows = Interaction.objects.filter(
         owner=owner, platform="linkedin", raw_reference_id__in=keys
     ).values_list(
-        "raw_reference_id", "contact_id", "contact__owner_id", "contact__linkedin_profile_id"
+        "raw_reference_id",
+        "contact_id",
+        "contact__owner_id",
+        "contact__linkedin_profile_id",
     )
     links = {}
     for key, contact_id, contact_owner, profile_id in rows:
@@ -782,9 +832,9 @@ def job_push(ctx: JobContext) -> list[PathRun]:
     client = ctx.client()
     keys = push_keys_of(payload)
     stored = set(
-        Interaction.objects.filter(owner=ctx.owner, raw_reference_id__in=keys).values_list(
-            "raw_reference_id", flat=True
-        )
+        Interaction.objects.filter(
+            owner=ctx.owner, raw_reference_id__in=keys
+        ).values_list("raw_reference_id", flat=True)
     )
     fresh = [key for key in keys if key not in stored]
 
@@ -807,13 +857,19 @@ def job_push(ctx: JobContext) -> list[PathRun]:
     def api_answer(response) -> dict:
         data = _json(response)["data"]
         answer_notes["ours-api"] = data["contacts_updated"]
-        return push_answer(owner=ctx.owner, keys=fresh, counts=data, owner_ids=ctx.owner_ids)
+        return push_answer(
+            owner=ctx.owner, keys=fresh, counts=data, owner_ids=ctx.owner_ids
+        )
 
     answer_notes: dict[str, int] = {}
     runs = [
         measure(
-            PathRun("push", ctx.size, "before", "preload all contacts, INSERT per item"),
-            lambda: before.before_linkedin_push(owner=ctx.owner, payload=payload, now=ctx.now),
+            PathRun(
+                "push", ctx.size, "before", "preload all contacts, INSERT per item"
+            ),
+            lambda: before.before_linkedin_push(
+                owner=ctx.owner, payload=payload, now=ctx.now
+            ),
             ctx=ctx,
             rollback=True,
             prepare=prepare,
@@ -830,9 +886,7 @@ def job_push(ctx: JobContext) -> list[PathRun]:
     ]
     for run in runs:
         run.rows = len(run.answer["links"]) + run.answer["contacts_created"]
-        run.note = (
-            f"contacts_updated={answer_notes.get(run.path)} {run.note}".strip()
-        )
+        run.note = f"contacts_updated={answer_notes.get(run.path)} {run.note}".strip()
     return _check(runs, ctx, _push_contact_ids)
 
 
@@ -845,3 +899,93 @@ JOB_FUNCTIONS: dict[str, Callable[[JobContext], list[PathRun]]] = {
     "list-overdue": job_list_overdue,
     "push": job_push,
 }
+
+
+# --- silk's overhead ----------------------------------------------------------
+
+SILK_MIDDLEWARE = "silk.middleware.SilkyMiddleware"
+QUERY_COUNT_MIDDLEWARE = "crm.querycount.QueryCountHeaderMiddleware"
+SILK_TARGET_PERCENT = 25
+
+
+@contextmanager
+def _silk_sql_hook(enabled: bool) -> Iterator[None]:
+    """Install or remove silk's SQL hook for one request, then restore it.
+
+    silk replaces ``SQLCompiler.execute_sql`` on its first request and never
+    puts it back, so every later query in the process (silk on or not) pays
+    for compiling its SQL twice. For an honest "off" the original goes back
+    for the off requests, and after the measurement for good.
+    """
+    from django.db.models.sql.compiler import SQLCompiler
+
+    original = getattr(SQLCompiler, "_execute_sql", None)
+    if original is None or enabled:
+        yield
+        return
+    hooked = SQLCompiler.execute_sql
+    SQLCompiler.execute_sql = original
+    try:
+        yield
+    finally:
+        SQLCompiler.execute_sql = hooked
+
+
+def _silk_unhook() -> None:
+    from django.db.models.sql.compiler import SQLCompiler
+
+    original = SQLCompiler.__dict__.get("_execute_sql")
+    if original is not None:
+        SQLCompiler.execute_sql = original
+        del SQLCompiler._execute_sql
+
+
+def silk_overhead(ctx: JobContext, *, middleware: list[str], rounds: int) -> dict:
+    """Return the list endpoint's median time with silk's middleware off and on.
+
+    The two run alternately, ``rounds`` times each, on two clients built
+    under each middleware setting; requests silk recorded are deleted.
+    """
+    if not apps.is_installed("silk"):
+        return {"skipped": "silk is not installed (SILK_ENABLED is off)"}
+    from silk.models import Request as SilkRequest
+
+    off = [m for m in middleware if m != SILK_MIDDLEWARE]
+    on = list(off)
+    on.insert(on.index(QUERY_COUNT_MIDDLEWARE), SILK_MIDDLEWARE)
+    params = {"page_size": PAGE_SIZE}
+    started = timezone.now()
+    clients = {}
+    for name, stack in (("off", off), ("on", on)):
+        with override_settings(MIDDLEWARE=stack):
+            clients[name] = ctx.client()
+            with _silk_sql_hook(name == "on"):
+                _json(clients[name].get(LIST_URL, params))
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    queries: dict[str, int] = {}
+    try:
+        for _ in range(rounds):
+            for name in ("off", "on"):
+                with _silk_sql_hook(name == "on"), count_queries() as counter:
+                    begin = time.perf_counter()
+                    response = clients[name].get(LIST_URL, params)
+                    times[name].append(time.perf_counter() - begin)
+                _json(response)
+                queries[name] = counter.count
+    finally:
+        _silk_unhook()
+        SilkRequest.objects.filter(path=LIST_URL, start_time__gte=started).delete()
+    median_off = statistics.median(times["off"]) * 1000
+    median_on = statistics.median(times["on"]) * 1000
+    overhead = (median_on / median_off - 1) * 100
+    return {
+        "size": ctx.size,
+        "endpoint": f"GET {LIST_URL}?page_size={PAGE_SIZE}",
+        "rounds": rounds,
+        "median_off_ms": round(median_off, 3),
+        "median_on_ms": round(median_on, 3),
+        "overhead_percent": round(overhead, 1),
+        "queries_off": queries.get("off"),
+        "queries_on": queries.get("on"),
+        "target_met": overhead < SILK_TARGET_PERCENT,
+    }

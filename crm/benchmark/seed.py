@@ -578,7 +578,10 @@ def seed_dataset(*, size: int, now: dt.datetime, reuse: bool = False) -> SeedSum
         with transaction.atomic():
             _refresh_user(other, marker="Benchmark other")
             other_counts = _insert(
-                owner=other, size=max(1, size // OTHER_USER_SHARE), role="other", now=now
+                owner=other,
+                size=max(1, size // OTHER_USER_SHARE),
+                role="other",
+                now=now,
             )
             counts = _insert(owner=main, size=size, role="main", now=now)
             _refresh_user(main, marker=_dataset_marker(size))

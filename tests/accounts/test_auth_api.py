@@ -59,7 +59,11 @@ def call_push_like(token: str, view=PushLikeView):
 def test_register_creates_the_user_and_returns_them_with_a_web_token():
     response = APIClient().post(
         "/api/v1/auth/register",
-        {"email": "casey@example.com", "password": "a-long-passphrase", "full_name": "Casey"},
+        {
+            "email": "casey@example.com",
+            "password": "a-long-passphrase",
+            "full_name": "Casey",
+        },
         format="json",
     )
 

@@ -60,7 +60,9 @@ def test_the_list_is_newest_first_with_page_meta(alice, alices):
 
 
 def test_unread_only_leaves_out_what_was_read(alice, alices):
-    data = web_client(alice).get("/api/v1/notifications?unread_only=true").json()["data"]
+    data = (
+        web_client(alice).get("/api/v1/notifications?unread_only=true").json()["data"]
+    )
 
     assert [n["title"] for n in data] == ["newest", "middle"]
 

@@ -238,7 +238,9 @@ def test_a_state_issued_to_another_user_is_a_403(alice, bob):
     response = callback(web_client(alice), bobs_state)
 
     assert response.status_code == 403
-    assert error_message(response) == "Authenticated user does not match the OAuth state"
+    assert (
+        error_message(response) == "Authenticated user does not match the OAuth state"
+    )
     assert len(exchange.calls) == 0
 
 
@@ -326,7 +328,9 @@ def test_reconnecting_a_revoked_account_makes_it_connected_and_notifiable_again(
         cursor={"gmail": {"history_id": "48000"}},
     )
     assert account_mark_reauth_required(account=account, platform="gmail", reason="x")
-    assert not account_mark_reauth_required(account=account, platform="gmail", reason="x")
+    assert not account_mark_reauth_required(
+        account=account, platform="gmail", reason="x"
+    )
     client = web_client(alice)
     state, _ = start(client)
     responses.post(

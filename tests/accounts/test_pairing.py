@@ -192,7 +192,9 @@ def test_me_shows_when_the_extension_was_paired_until_it_is_unpaired(alice):
 
 
 def test_registering_and_unpairing_need_a_web_token(alice):
-    assert APIClient().post(PAIR, {"code": "ANON1234"}, format="json").status_code == 401
+    assert (
+        APIClient().post(PAIR, {"code": "ANON1234"}, format="json").status_code == 401
+    )
     assert APIClient().delete(PAIR).status_code == 401
     extension = extension_client(alice)
     assert extension.post(PAIR, {"code": "EXTN1234"}, format="json").status_code == 401

@@ -68,7 +68,10 @@ def test_a_second_put_returns_and_persists_its_values(alice):
             "low: Ensure this value is less than or equal to 365.",
         ),
         ({"high": 30, "medium": 60}, "low: This field is required."),
-        ({"high": "soon", "medium": 60, "low": 180}, "high: A valid integer is required."),
+        (
+            {"high": "soon", "medium": 60, "low": 180},
+            "high: A valid integer is required.",
+        ),
     ],
 )
 def test_a_threshold_outside_7_to_365_days_is_a_400(alice, body, message):
@@ -153,8 +156,14 @@ def test_stored_settings_with_missing_providers_are_merged_over_the_defaults(ali
             {"gmail": {"interval": "1h"}},
             "gmail: unknown setting 'interval'; expected auto_sync or schedule",
         ),
-        ({"gmail": {"schedule": "hourly"}}, 'gmail: schedule: "hourly" is not a valid choice.'),
-        ({"gmail": {"auto_sync": "perhaps"}}, "gmail: auto_sync: Must be a valid boolean."),
+        (
+            {"gmail": {"schedule": "hourly"}},
+            'gmail: schedule: "hourly" is not a valid choice.',
+        ),
+        (
+            {"gmail": {"auto_sync": "perhaps"}},
+            "gmail: auto_sync: Must be a valid boolean.",
+        ),
         (
             {"gmail": True},
             "gmail: Invalid data. Expected a dictionary, but got bool.",

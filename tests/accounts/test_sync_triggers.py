@@ -98,7 +98,9 @@ def test_sync_triggers_are_throttled_per_user(alice, sent, monkeypatch):
     ProviderAccount.objects.create(owner=alice, kind="google", account_id="a@b.c")
     client = web_client(alice)
 
-    statuses = [client.post("/api/v1/contacts/sync/gmail").status_code for _ in range(3)]
+    statuses = [
+        client.post("/api/v1/contacts/sync/gmail").status_code for _ in range(3)
+    ]
 
     assert statuses == [200, 200, 429]
 
@@ -107,5 +109,7 @@ def test_sync_triggers_need_a_web_token(alice, sent):
     ProviderAccount.objects.create(owner=alice, kind="google", account_id="a@b.c")
 
     assert APIClient().post("/api/v1/contacts/sync/gmail").status_code == 401
-    assert extension_client(alice).post("/api/v1/contacts/sync/gmail").status_code == 401
+    assert (
+        extension_client(alice).post("/api/v1/contacts/sync/gmail").status_code == 401
+    )
     assert sent == []

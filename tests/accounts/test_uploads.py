@@ -44,11 +44,16 @@ def test_a_vcard_upload_imports_the_good_cards_and_names_the_bad_one(alice):
     assert data["dry_run"] is False
     assert (data["fetched"], data["created"], data["failed"]) == (3, 2, 1)
     assert data["problems"] == [
-        {"position": "card #2 (line 8)", "reason": "the card has no name, email or phone"}
+        {
+            "position": "card #2 (line 8)",
+            "reason": "the card has no name, email or phone",
+        }
     ]
     assert data["errors"] == ["card #2 (line 8): the card has no name, email or phone"]
     contacts = Contact.objects.filter(owner=alice).order_by("full_name")
-    assert [(c.full_name, c.emails, c.birthday and c.birthday.isoformat()) for c in contacts] == [
+    assert [
+        (c.full_name, c.emails, c.birthday and c.birthday.isoformat()) for c in contacts
+    ] == [
         ("Ann Roe", ["ann@example.org"], "1990-04-12"),
         ("Jörg Doe", ["j.doe@example.com"], None),
     ]
@@ -151,7 +156,9 @@ def test_linkedin_connections_then_messages_link_messages_to_the_people(alice):
     messages = (SAMPLE / "linkedin-export" / "messages.csv").read_bytes()
 
     first = upload(client, "linkedin", "Connections.csv", connections).json()["data"]
-    second = upload(client, "linkedin-messages", "messages.csv", messages).json()["data"]
+    second = upload(client, "linkedin-messages", "messages.csv", messages).json()[
+        "data"
+    ]
 
     assert (first["format"], first["fetched"], first["created"]) == (
         "linkedin_connections",

@@ -38,7 +38,7 @@ def _settings_with(**env) -> dict:
 
 def test_it_defaults_to_sqlite_eager_celery_and_localhost(tmp_path):
     probe = _settings_with(CRM_VAR_DIR=str(tmp_path))
-    assert probe["engine"] == "django.db.backends.sqlite3"
+    assert probe["engine"] == "crm.sqlite_backend"
     assert probe["name"] == str(tmp_path / "crm.sqlite3")
     assert probe["eager"] is True
     assert probe["debug"] is True
@@ -66,6 +66,6 @@ def test_the_running_suite_uses_the_database_it_was_given(settings):
     expected = (
         "postgresql"
         if os.environ.get("DATABASE_URL", "").startswith("postgres")
-        else "sqlite3"
+        else "sqlite_backend"
     )
     assert settings.DATABASES["default"]["ENGINE"].endswith(expected)

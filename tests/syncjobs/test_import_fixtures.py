@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import sqlite3
 import zipfile
 
 import pytest
@@ -417,21 +416,8 @@ def test_an_mbox_import_grows_by_whole_batches_not_by_rows(alice, bob, tmp_path)
     assert large - small < 2000 / 10
 
 
-@pytest.fixture
-def backend_variable_limit(monkeypatch):
-    """Let a statement carry as many variables as the linked SQLite allows.
-
-    Django 5.2 assumes 999 on SQLite (so about 28 contacts per INSERT);
-    Django 6.0 reads the real limit. PostgreSQL is unaffected.
-    """
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        monkeypatch.setattr(connection.features, "max_query_params", limit)
-
-
 def test_with_full_size_batches_2000_cards_cost_three_statements_more_than_50(
-    alice, bob, tmp_path, backend_variable_limit
+    alice, bob, tmp_path
 ):
     small = import_queries(alice, tmp_path, "small.vcf", vcards(50))
     large = import_queries(bob, tmp_path, "large.vcf", vcards(2000))
@@ -441,7 +427,7 @@ def test_with_full_size_batches_2000_cards_cost_three_statements_more_than_50(
 
 
 def test_with_full_size_batches_2000_messages_cost_a_few_statements_more_than_50(
-    alice, bob, tmp_path, backend_variable_limit
+    alice, bob, tmp_path
 ):
     small = import_queries(alice, tmp_path, "small.mbox", mbox(50))
     large = import_queries(bob, tmp_path, "large.mbox", mbox(2000))

@@ -8,7 +8,6 @@ provider tests and in test_provider_contract.py).
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 import pytest
 from django.db import connection
@@ -504,25 +503,8 @@ def test_a_reconnected_grant_that_fails_again_notifies_again(alice, google):
 # --- rescoring ---------------------------------------------------------------
 
 
-@pytest.fixture
-def backend_variable_limit(monkeypatch):
-    """Let one statement carry as many variables as the SQLite library allows.
-
-    Django 5.2 assumes SQLite's old compile-time default of 999 variables
-    and splits a 250-row bulk_update (6 variables a row) into 166 + 84
-    rows; the library linked here allows far more, and Django 6.0 reads
-    the real limit. On PostgreSQL nothing changes.
-    """
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        monkeypatch.setattr(connection.features, "max_query_params", limit)
-
-
 @pytest.mark.django_db(transaction=True)
-def test_b16_rescore_writes_only_the_changed_rows_in_two_updates(
-    alice, bob, backend_variable_limit
-):
+def test_b16_rescore_writes_only_the_changed_rows_in_two_updates(alice, bob):
     Contact.objects.bulk_create(
         [
             Contact(owner=alice, full_name=f"stale {n}", relationship_score=5)
