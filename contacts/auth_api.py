@@ -27,12 +27,16 @@ from rest_framework.views import APIView
 
 from contacts.auth_serializers import (
     ChangePasswordSerializer,
+    DeletedFlagSerializer,
     LoginSerializer,
     PairCreateSerializer,
+    PairingSerializer,
     PairPollSerializer,
+    PairTokenSerializer,
     ProfileUpdateSerializer,
     RegisterSerializer,
     TokenSerializer,
+    UnpairedSerializer,
     UpdatedSerializer,
     UserSerializer,
 )
@@ -281,7 +285,7 @@ class RegisterApi(PublicApi):
         tags=[TAG],
         summary="Create an account; returns the user and a web token",
         request=RegisterSerializer,
-        responses={201: enveloped_schema("Registered", UserSerializer())},
+        responses={201: enveloped_schema("RegisteredResponse", UserSerializer())},
     )
     def post(self, request: Request) -> Response:
         body = RegisterSerializer(data=request.data)
@@ -299,7 +303,7 @@ class LoginApi(PublicApi):
         tags=[TAG],
         summary="Sign in with email and password; returns a web token (24 h)",
         request=LoginSerializer,
-        responses=enveloped_schema("SignedIn", TokenSerializer()),
+        responses=enveloped_schema("SignedInResponse", TokenSerializer()),
     )
     def post(self, request: Request) -> Response:
         body = LoginSerializer(data=request.data)
@@ -314,7 +318,7 @@ class MeApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="The signed-in user",
-        responses=enveloped_schema("Me", UserSerializer()),
+        responses=enveloped_schema("MeResponse", UserSerializer()),
     )
     def get(self, request: Request) -> Response:
         return envelope(user_data(request.user))
@@ -323,7 +327,7 @@ class MeApi(APIView):
         tags=[TAG],
         summary="Change your name, time zone or reminder preferences",
         request=ProfileUpdateSerializer,
-        responses=enveloped_schema("MeUpdated", UserSerializer()),
+        responses=enveloped_schema("MeUpdatedResponse", UserSerializer()),
     )
     def put(self, request: Request) -> Response:
         body = ProfileUpdateSerializer(data=request.data)
@@ -344,7 +348,7 @@ class MeApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Delete your account and everything in it",
-        responses=enveloped_schema("MeDeleted", None),
+        responses=enveloped_schema("MeDeletedResponse", DeletedFlagSerializer()),
     )
     def delete(self, request: Request) -> Response:
         user_id = str(request.user.pk)
@@ -358,7 +362,7 @@ class ChangePasswordApi(APIView):
         tags=[TAG],
         summary="Change your password",
         request=ChangePasswordSerializer,
-        responses=enveloped_schema("PasswordChanged", UpdatedSerializer()),
+        responses=enveloped_schema("PasswordChangedResponse", UpdatedSerializer()),
     )
     def post(self, request: Request) -> Response:
         body = ChangePasswordSerializer(
@@ -400,6 +404,7 @@ class ExtensionPairApi(APIView):
         tags=[TAG],
         summary="Register the pairing code the extension shows (10-minute TTL)",
         request=PairCreateSerializer,
+        responses=enveloped_schema("PairingRegisteredResponse", PairingSerializer()),
     )
     def post(self, request: Request) -> Response:
         body = PairCreateSerializer(data=request.data)
@@ -421,6 +426,7 @@ class ExtensionPairApi(APIView):
         tags=[TAG],
         summary="Extension: claim the token for a registered code (once)",
         parameters=[PairPollSerializer],
+        responses=enveloped_schema("PairingClaimedResponse", PairTokenSerializer()),
     )
     def get(self, request: Request) -> Response:
         query = PairPollSerializer(data=request.query_params)
@@ -431,7 +437,11 @@ class ExtensionPairApi(APIView):
         api_url = request.build_absolute_uri("/").rstrip("/")
         return envelope({"token": token, "api_url": api_url})
 
-    @extend_schema(tags=[TAG], summary="Unpair the extension and revoke its tokens")
+    @extend_schema(
+        tags=[TAG],
+        summary="Unpair the extension and revoke its tokens",
+        responses=enveloped_schema("UnpairedResponse", UnpairedSerializer()),
+    )
     def delete(self, request: Request) -> Response:
         pairing_delete(owner=request.user)
         return envelope({"status": "ok", "revoked": True})

@@ -160,3 +160,23 @@ class TokenSerializer(serializers.Serializer):
 
 class UpdatedSerializer(serializers.Serializer):
     updated = serializers.BooleanField()
+
+
+class DeletedFlagSerializer(serializers.Serializer):
+    deleted = serializers.BooleanField()
+
+
+class PairingSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    code = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class PairTokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    api_url = serializers.URLField()
+
+
+class UnpairedSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    revoked = serializers.BooleanField()

@@ -19,6 +19,7 @@ import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -207,3 +208,18 @@ def extension_tokens_revoke(user) -> int:
         extra={"user_id": str(user.pk), "token_version": access.token_version},
     )
     return access.token_version
+
+
+class WebJWTScheme(OpenApiAuthenticationExtension):
+    """Describe the Bearer JWT in the OpenAPI schema."""
+
+    target_class = "contacts.authentication.WebJWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class ExtensionJWTScheme(WebJWTScheme):
+    target_class = "contacts.authentication.ExtensionJWTAuthentication"
+    name = "extensionBearerAuth"

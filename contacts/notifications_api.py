@@ -45,6 +45,20 @@ class NotificationListQuerySerializer(serializers.Serializer):
     link = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 
+class UnreadCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class ReadSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    read = serializers.BooleanField()
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.BooleanField()
+    count = serializers.IntegerField()
+
+
 def notifications_list(
     *, owner: User, unread_only: bool = False, link: str = ""
 ) -> QuerySet[Notification]:
@@ -70,7 +84,7 @@ class NotificationListApi(APIView):
         summary="Your notifications, newest first",
         parameters=[NotificationListQuerySerializer],
         responses=enveloped_schema(
-            "NotificationPage",
+            "NotificationPageResponse",
             NotificationSerializer(many=True),
             PageMetaSerializer(),
         ),
@@ -85,7 +99,11 @@ class NotificationListApi(APIView):
 
 
 class NotificationUnreadCountApi(APIView):
-    @extend_schema(tags=[TAG], summary="How many notifications are unread")
+    @extend_schema(
+        tags=[TAG],
+        summary="How many notifications are unread",
+        responses=enveloped_schema("UnreadCountResponse", UnreadCountSerializer()),
+    )
     def get(self, request: Request) -> Response:
         count = Notification.objects.filter(owner=request.user, read=False).count()
         return envelope({"count": count})
@@ -94,7 +112,12 @@ class NotificationUnreadCountApi(APIView):
 class NotificationReadApi(APIView):
     """``POST`` (or the original's ``PUT``) ``/notifications/{id}/read``."""
 
-    @extend_schema(tags=[TAG], summary="Mark one notification read", request=None)
+    @extend_schema(
+        tags=[TAG],
+        summary="Mark one notification read",
+        request=None,
+        responses=enveloped_schema("NotificationReadResponse", ReadSerializer()),
+    )
     def post(self, request: Request, notification_id) -> Response:
         notification = get_object_or_404(
             Notification.objects.filter(owner=request.user), pk=notification_id
@@ -108,7 +131,12 @@ class NotificationReadApi(APIView):
 
 
 class NotificationReadAllApi(APIView):
-    @extend_schema(tags=[TAG], summary="Mark every notification read", request=None)
+    @extend_schema(
+        tags=[TAG],
+        summary="Mark every notification read",
+        request=None,
+        responses=enveloped_schema("NotificationsMarkedResponse", MarkedSerializer()),
+    )
     def post(self, request: Request) -> Response:
         marked = notifications_mark_read(owner=request.user)
         return envelope({"marked": True, "count": marked})

@@ -9,6 +9,7 @@ JSON in place, so a second write could be lost).
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -121,7 +122,9 @@ class PrioritySettingsApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Days without contact after which each priority is overdue",
-        responses=enveloped_schema("PrioritySettings", PrioritySettingsSerializer()),
+        responses=enveloped_schema(
+            "PriorityReadResponse", PrioritySettingsSerializer()
+        ),
     )
     def get(self, request: Request) -> Response:
         return envelope(priority_settings(request.user))
@@ -130,7 +133,9 @@ class PrioritySettingsApi(APIView):
         tags=[TAG],
         summary="Set all three thresholds (each 7..365 days)",
         request=PrioritySettingsSerializer,
-        responses=enveloped_schema("PrioritySettings", PrioritySettingsSerializer()),
+        responses=enveloped_schema(
+            "PriorityWrittenResponse", PrioritySettingsSerializer()
+        ),
     )
     def put(self, request: Request) -> Response:
         body = PrioritySettingsSerializer(data=request.data)
@@ -141,7 +146,11 @@ class PrioritySettingsApi(APIView):
 
 
 class SyncSettingsApi(APIView):
-    @extend_schema(tags=[TAG], summary="Sync switch and schedule per provider")
+    @extend_schema(
+        tags=[TAG],
+        summary="Sync switch and schedule per provider",
+        responses=enveloped_schema("SyncSettingsResponse", OpenApiTypes.OBJECT),
+    )
     def get(self, request: Request) -> Response:
         return envelope(sync_settings(request.user))
 
@@ -149,6 +158,7 @@ class SyncSettingsApi(APIView):
         tags=[TAG],
         summary="Change some providers' sync settings",
         request=SyncSettingsSerializer,
+        responses=enveloped_schema("SyncSettingsWrittenResponse", OpenApiTypes.OBJECT),
     )
     def put(self, request: Request) -> Response:
         body = SyncSettingsSerializer(data=request.data)

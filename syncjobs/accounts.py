@@ -12,10 +12,14 @@ import datetime as dt
 import hashlib
 import logging
 
+from django.conf import settings
+from django.utils import timezone
+
 from contacts.models import Notification
 from syncjobs.emailaddr import normalise_email
 from syncjobs.models import PLATFORM_CHOICES, ProviderAccount
 from syncjobs.providers.base import AccountCredentials
+from syncjobs.providers.twitter import refresh_twitter_token
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +57,50 @@ def account_store_token(
     )
 
 
+# Refresh an X token this long before it expires (X tokens last 2 hours).
+TWITTER_REFRESH_MARGIN = dt.timedelta(minutes=5)
+
+
+def account_refresh_twitter_if_due(
+    *, account: ProviderAccount, now: dt.datetime | None = None
+) -> bool:
+    """Refresh the X access token when it is about to expire; True if it did.
+
+    X rotates refresh tokens on every refresh, so both new tokens are
+    stored at once (committed now, outside any run transaction: the old
+    refresh token is already spent). A refused refresh raises TokenRevoked.
+    """
+    now = now or timezone.now()
+    expires_at = account.token_expires_at
+    if account.kind != ProviderAccount.KIND_TWITTER or expires_at is None:
+        return False
+    if expires_at - now > TWITTER_REFRESH_MARGIN:
+        return False
+    access, refresh, new_expiry = refresh_twitter_token(
+        client_id=settings.TWITTER_CLIENT_ID,
+        client_secret=settings.TWITTER_CLIENT_SECRET,
+        refresh_token=account.refresh_token or "",
+        now=now,
+    )
+    account.access_token, account.refresh_token = access, refresh
+    account.token_expires_at = new_expiry
+    ProviderAccount.objects.filter(pk=account.pk).update(
+        access_token=access, refresh_token=refresh, token_expires_at=new_expiry
+    )
+    logger.info(
+        "stored refreshed token",
+        extra={"account_id": str(account.pk), "kind": account.kind},
+    )
+    return True
+
+
 def account_credentials(account: ProviderAccount) -> AccountCredentials:
-    """Return the credentials a provider uses to act as ``account``."""
+    """Return the credentials a provider uses to act as ``account``.
+
+    An X token about to expire is refreshed first; Google's client library
+    refreshes its own and reports the new token through ``on_refresh``.
+    """
+    account_refresh_twitter_if_due(account=account)
 
     def on_refresh(token: str, expires_at: dt.datetime | None) -> None:
         account_store_token(account=account, access_token=token, expires_at=expires_at)

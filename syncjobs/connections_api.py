@@ -28,7 +28,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from contacts.auth_api import token_data
-from crm.envelope import envelope
+from crm.envelope import envelope, enveloped_schema
 from syncjobs import importers, oauth
 from syncjobs.models import (
     PROVIDER_GMAIL,
@@ -84,6 +84,62 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AuthUrlSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    state = serializers.CharField()
+
+
+class GoogleConnectedSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    account = AccountSerializer()
+
+
+class TwitterConnectedSerializer(serializers.Serializer):
+    connected = serializers.BooleanField()
+    username = serializers.CharField(allow_null=True)
+    account = AccountSerializer()
+
+
+class DeletedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    deleted = serializers.BooleanField()
+
+
+class DisconnectedSerializer(serializers.Serializer):
+    disconnected = serializers.BooleanField()
+    accounts = serializers.IntegerField()
+
+
+class SyncStartedSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    platform = serializers.CharField()
+    task_id = serializers.UUIDField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    position = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    run_id = serializers.UUIDField(allow_null=True)
+    fetched = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    rescored = serializers.IntegerField()
+    details = serializers.DictField()
+    problems = ProblemSerializer(many=True)
+    problems_total = serializers.IntegerField()
+    warnings = ProblemSerializer(many=True)
+    warnings_total = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.CharField())
+
+
 def _oauth(call):
     try:
         return call()
@@ -95,7 +151,11 @@ def _oauth(call):
 
 
 class GoogleAuthUrlApi(APIView):
-    @extend_schema(tags=[TAG], summary="Google's consent URL, to connect an account")
+    @extend_schema(
+        tags=[TAG],
+        summary="Google's consent URL, to connect an account",
+        responses=enveloped_schema("GoogleAuthUrlResponse", AuthUrlSerializer()),
+    )
     def get(self, request: Request) -> Response:
         start = _oauth(lambda: oauth.google_authorization_start(user=request.user))
         return envelope({"url": start.url, "state": start.state})
@@ -106,6 +166,9 @@ class GoogleCallbackApi(APIView):
         tags=[TAG],
         summary="Finish connecting: exchange Google's code (with its state)",
         request=CallbackSerializer,
+        responses=enveloped_schema(
+            "GoogleConnectedResponse", GoogleConnectedSerializer()
+        ),
     )
     def post(self, request: Request) -> Response:
         body = CallbackSerializer(data=request.data)
@@ -123,7 +186,13 @@ class GoogleCallbackApi(APIView):
 
 
 class GoogleAccountsApi(APIView):
-    @extend_schema(tags=[TAG], summary="Your connected Google accounts")
+    @extend_schema(
+        tags=[TAG],
+        summary="Your connected Google accounts",
+        responses=enveloped_schema(
+            "GoogleAccountsResponse", AccountSerializer(many=True)
+        ),
+    )
     def get(self, request: Request) -> Response:
         accounts = ProviderAccount.objects.filter(
             owner=request.user, kind=ProviderAccount.KIND_GOOGLE
@@ -132,7 +201,11 @@ class GoogleAccountsApi(APIView):
 
 
 class GoogleAccountDetailApi(APIView):
-    @extend_schema(tags=[TAG], summary="Disconnect one Google account")
+    @extend_schema(
+        tags=[TAG],
+        summary="Disconnect one Google account",
+        responses=enveloped_schema("GoogleAccountDeletedResponse", DeletedSerializer()),
+    )
     def delete(self, request: Request, account_id) -> Response:
         account = get_object_or_404(
             ProviderAccount.objects.filter(
@@ -150,7 +223,11 @@ class GoogleAccountDetailApi(APIView):
 
 
 class TwitterAuthUrlApi(APIView):
-    @extend_schema(tags=[TAG], summary="X's consent URL (OAuth 2 with PKCE)")
+    @extend_schema(
+        tags=[TAG],
+        summary="X's consent URL (OAuth 2 with PKCE)",
+        responses=enveloped_schema("TwitterAuthUrlResponse", AuthUrlSerializer()),
+    )
     def get(self, request: Request) -> Response:
         start = _oauth(lambda: oauth.twitter_authorization_start(user=request.user))
         return envelope({"url": start.url, "state": start.state})
@@ -161,6 +238,9 @@ class TwitterCallbackApi(APIView):
         tags=[TAG],
         summary="Finish connecting: exchange X's code (with its state)",
         request=CallbackSerializer,
+        responses=enveloped_schema(
+            "TwitterConnectedResponse", TwitterConnectedSerializer()
+        ),
     )
     def post(self, request: Request) -> Response:
         body = CallbackSerializer(data=request.data)
@@ -180,7 +260,14 @@ class TwitterCallbackApi(APIView):
 
 
 class TwitterDisconnectApi(APIView):
-    @extend_schema(tags=[TAG], summary="Disconnect X", request=None)
+    @extend_schema(
+        tags=[TAG],
+        summary="Disconnect X",
+        request=None,
+        responses=enveloped_schema(
+            "TwitterDisconnectedResponse", DisconnectedSerializer()
+        ),
+    )
     def post(self, request: Request) -> Response:
         deleted = oauth.provider_accounts_disconnect(
             owner=request.user, kind=ProviderAccount.KIND_TWITTER
@@ -243,7 +330,12 @@ class SyncTriggerApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "sync_trigger"
 
-    @extend_schema(tags=[TAG], summary="Start a sync of this provider", request=None)
+    @extend_schema(
+        tags=[TAG],
+        summary="Start a sync of this provider",
+        request=None,
+        responses=enveloped_schema("SyncStartedResponse", SyncStartedSerializer()),
+    )
     def post(self, request: Request) -> Response:
         problem = sync_precondition_error(owner=request.user, platform=self.platform)
         if problem:
@@ -343,7 +435,14 @@ class ImportUploadApi(APIView):
         tags=[TAG],
         summary="Import an export file (counts, and each bad record with its place)",
         parameters=[UploadQuerySerializer],
-        request={"multipart/form-data": {"type": "object"}},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+        responses=enveloped_schema("ImportResultResponse", ImportResultSerializer()),
     )
     def post(self, request: Request) -> Response:
         from syncjobs import services
