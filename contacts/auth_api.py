@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import secrets
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -185,7 +185,12 @@ def user_authenticate(*, email: str, password: str) -> User | None:
     user = next((u for u in matches if u.email == email), None)
     if user is None and len(matches) == 1:
         user = matches[0]
-    if user is None or not user.is_active or not user.check_password(password):
+    if user is None:
+        # Hash anyway, so that the answer takes as long whether or not the
+        # email is registered (as Django's ModelBackend does).
+        get_user_model()().set_password(password)
+        return None
+    if not user.is_active or not user.check_password(password):
         return None
     return user
 
@@ -371,6 +376,8 @@ class ChangePasswordApi(APIView):
         body.is_valid(raise_exception=True)
         request.user.set_password(body.validated_data["new_password"])
         request.user.save(update_fields=["password", "updated_at"])
+        # Keeps a browsable-API session signed in across its own change.
+        update_session_auth_hash(request, request.user)
         # Missing: web tokens issued before the change stay valid until they
         # expire, as in the original; a password claim checked on every
         # request would end them.

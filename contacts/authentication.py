@@ -18,6 +18,7 @@ import logging
 import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -142,7 +143,12 @@ class _BearerJWTAuthentication(JWTAuthentication):
             users = users.select_related("extension_access")
         try:
             user = users.get(pk=token[USER_CLAIM])
-        except (KeyError, ValueError, get_user_model().DoesNotExist) as exc:
+        except (
+            KeyError,
+            ValueError,
+            DjangoValidationError,
+            get_user_model().DoesNotExist,
+        ) as exc:
             raise exceptions.AuthenticationFailed(
                 BAD_CREDENTIALS, code="user_not_found"
             ) from exc

@@ -144,6 +144,9 @@ STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
+# OAuth state and throttles live here: with several processes, set
+# CACHE_URL to a shared cache (redis://...), or callbacks will not find
+# the state another process issued.
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://crm"),
 }
@@ -176,6 +179,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "push": env.str("THROTTLE_PUSH", default="120/min"),
         "sync_trigger": env.str("THROTTLE_SYNC_TRIGGER", default="30/min"),
+        "sign_in": env.str("THROTTLE_SIGN_IN", default="20/min"),
+        "extension_pair_poll": env.str("THROTTLE_PAIR_POLL", default="60/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

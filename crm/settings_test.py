@@ -17,6 +17,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING["root"]["level"] = "ERROR"  # noqa: F405
+# The cache is shared by every test in a process; the throttle tests set
+# their own rates.
+_SCOPES = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # noqa: F405
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(_SCOPES, "100000/min"),
+}
 if DATABASES["default"]["ENGINE"] == "crm.sqlite_backend":  # noqa: F405
     # In memory, one database per xdist worker (pytest-django only knows
     # Django's own engine name for this).

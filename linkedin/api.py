@@ -7,6 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from contacts.authentication import WebJWTAuthentication
 from crm.envelope import envelope
 from linkedin.serializers import PushSerializer, push_payload_from_data
 from linkedin.services import linkedin_push_apply
@@ -15,15 +16,19 @@ from linkedin.services import linkedin_push_apply
 class LinkedInPushView(APIView):
     """Take the profiles and messages the extension saw and apply them.
 
-    Token authentication is for the extension, session authentication for
-    the web app. The original's JWT audiences (web, extension) are not
-    checked here yet: what is missing is a JWT authentication class that
-    accepts both audiences on this view only.
+    Bearer JWTs of both audiences are accepted here: the extension's token
+    from pairing (revocable by unpairing) and the web app's. DRF tokens
+    (scripts) and sessions (the browsable API) work too.
     """
 
     query_budget = {"POST": 12}
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [
+        WebJWTAuthentication,
+        TokenAuthentication,
+        SessionAuthentication,
+    ]
+    accepts_extension_tokens = True
     permission_classes = [IsAuthenticated]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "push"

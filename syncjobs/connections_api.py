@@ -411,7 +411,12 @@ def import_report_data(report) -> dict:
 
 
 class ImportUploadApi(APIView):
-    """``POST /contacts/import/<kind>``: multipart field ``file``, ``?dry_run=``."""
+    """``POST /contacts/import/<kind>``: multipart field ``file``, ``?dry_run=``.
+
+    Missing: the import runs inside the request, so a large mbox holds a
+    web worker for its whole run; an import task with a progress endpoint
+    would free it.
+    """
 
     kind = ""
     parser_classes = [MultiPartParser, FormParser]

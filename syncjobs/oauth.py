@@ -381,6 +381,9 @@ def twitter_authorization_finish(
     handler = _twitter_handler()
     verifier = oauth_state_consume(user=user, provider=PROVIDER_TWITTER, state=state)
     now = now or timezone.now()
+    # tweepy's fetch_token sends the verifier kept on its oauthlib client,
+    # and reads the code out of the callback URL it is given (the state in
+    # it was checked above).
     handler._client.code_verifier = verifier
     separator = "&" if "?" in settings.TWITTER_REDIRECT_URI else "?"
     callback = (

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, F, Max, Min, Q
 from django.db.models.expressions import RawSQL
+from django.utils.dateparse import parse_datetime
 
 from contacts.models import (
     DEFAULT_THRESHOLDS,
@@ -41,8 +42,8 @@ from contacts.models import (
     User,
 )
 from contacts.scoring import INBOUND_LIKE, OUTBOUND_LIKE, ScoreInputs, score_breakdown
-from contacts.serializers import ContactSerializer
 from contacts.selectors import overdue_annotations
+from contacts.serializers import ContactSerializer
 from syncjobs.models import (
     PROVIDER_LINKEDIN,
     STATUS_STARTED,
@@ -118,6 +119,60 @@ def _inputs(row: dict) -> ScoreInputs:
     return ScoreInputs(**{name: row[f"s_{name}"] for name in _INPUT_FIELDS})
 
 
+def as_aware(value) -> dt.datetime | None:
+    """Return a raw cursor's datetime (SQLite gives text) as an aware UTC value."""
+    if value is None or isinstance(value, dt.datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
+    parsed = parse_datetime(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+class ContactAggregate:
+    """The per-contact aggregate SELECT, compiled once, run for any contact.
+
+    SQLAlchemy, which the original ran on, caches compiled statements;
+    Django compiles on every call, and for these sixteen filtered
+    aggregates compiling costs ten times more than running the query. So
+    the statement is compiled once, with a placeholder id, and only its
+    parameter changes: the before path pays for its round trips, as the
+    original did, and not for Django's compiler.
+    """
+
+    _DATETIMES = ("s_last_inbound", "s_last_any", "s_first_at")
+
+    def __init__(self, now: dt.datetime) -> None:
+        placeholder = uuid.UUID(int=0)
+        queryset = (
+            Interaction.objects.filter(contact_id=placeholder)
+            .order_by()
+            .values("contact_id")
+            .annotate(**interaction_aggregates(now))
+        )
+        self.sql, params = queryset.query.sql_with_params()
+        self.params = list(params)
+        self.slot = self.params.index(self._prep(placeholder))
+
+    @staticmethod
+    def _prep(contact_id: uuid.UUID):
+        return Interaction._meta.get_field("contact").get_db_prep_value(
+            contact_id, connection
+        )
+
+    def inputs(self, contact_id: uuid.UUID) -> ScoreInputs:
+        params = list(self.params)
+        params[self.slot] = self._prep(contact_id)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+            names = [column[0] for column in cursor.description]
+        if row is None:
+            return ScoreInputs()
+        data = dict(zip(names, row, strict=True))
+        for name in self._DATETIMES:
+            data[name] = as_aware(data[name])
+        return _inputs(data)
+
+
 def before_rescore_per_contact(*, owner: User, now: dt.datetime) -> int:
     """Rescore like the original's Gmail job: one contact at a time.
 
@@ -126,16 +181,14 @@ def before_rescore_per_contact(*, owner: User, now: dt.datetime) -> int:
     SELECT over its interactions, one SELECT of the whole row, and one
     UPDATE when the score or count changed. Return the contacts examined.
     """
-    aggregates = interaction_aggregates(now)
+    aggregate = ContactAggregate(now)
     ids = list(
         Contact.objects.filter(owner=owner, last_interaction_at__isnull=False)
         .order_by()
         .values_list("id", flat=True)
     )
     for contact_id in ids:
-        inputs = _inputs(
-            Interaction.objects.filter(contact_id=contact_id).aggregate(**aggregates)
-        )
+        inputs = aggregate.inputs(contact_id)
         score = score_breakdown(inputs, now).total
         contact = Contact.objects.get(pk=contact_id)
         if (contact.relationship_score, contact.interaction_count) != (

@@ -27,6 +27,9 @@ from crm.benchmark import explain, jobs, seed
 logger = logging.getLogger(__name__)
 
 DEBUG_TOOLBAR_MIDDLEWARE = "debug_toolbar.middleware.DebugToolbarMiddleware"
+# The apps log a line per push or sync run at INFO; hundreds of them would
+# bury the table, so they are held at WARNING while the jobs run.
+QUIET_LOGGERS = ("contacts", "syncjobs", "linkedin")
 
 
 @dataclass
@@ -131,14 +134,18 @@ def benchmark_run(
         machine=machine_info(),
     )
     middleware = benchmark_middleware()
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         for size in sizes:
             progress(f"seeding {size:,} contacts ({connection.vendor})")
             summary = seed.seed_dataset(size=size, now=timezone.now(), reuse=reuse_data)
             run.seeds.append(summary.__dict__)
             progress(
-                f"  {summary.contacts:,} contacts, {summary.interactions:,} interactions "
-                f"in {summary.seconds:.1f} s{' (reused)' if summary.reused else ''}"
+                f"  {summary.contacts:,} contacts, {summary.interactions:,} "
+                f"interactions in {summary.seconds:.1f} s"
+                f"{' (reused)' if summary.reused else ''}"
             )
             owner, other = seed.benchmark_users()
             with override_settings(DEBUG=False, MIDDLEWARE=middleware):
@@ -168,6 +175,8 @@ def benchmark_run(
                     )
                     run.plans += [{"size": size, **plan.as_dict()} for plan in plans]
     finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
         if not keep_data:
             users = list(
                 User.objects.filter(email__in=[seed.MAIN_EMAIL, seed.OTHER_EMAIL])

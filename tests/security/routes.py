@@ -84,9 +84,7 @@ def api_routes() -> list[Route]:
                 view_class=view_class,
                 initkwargs=dict(getattr(entry.callback, "initkwargs", {})),
                 handlers=tuple(h for h in HANDLERS if hasattr(view_class, h)),
-                parameters=tuple(
-                    m.group("name") for m in _PARAMETER.finditer(pattern)
-                ),
+                parameters=tuple(m.group("name") for m in _PARAMETER.finditer(pattern)),
             )
         )
     return routes

@@ -180,11 +180,19 @@ class Command(BaseCommand):
         console.print(table)
 
     def _print_access(self, console: Console, token: Token) -> None:
+        base = "http://127.0.0.1:8000"
         console.print(
             "\n[bold]Sign in[/bold]\n"
-            f"  admin:  http://127.0.0.1:8000/admin/  as {DEMO_EMAIL}"
-            f" / {DEMO_PASSWORD}\n"
-            "  API:    curl -H 'Authorization: Token "
-            f"{token.key}' http://127.0.0.1:8000/api/v1/contacts/birthdays\n"
-            "  docs:   http://127.0.0.1:8000/api/docs/    silk: http://127.0.0.1:8000/silk/"
+            f"  admin   {base}/admin/  as {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  web app POST {base}/api/v1/auth/login  "
+            f'{{"email": "{DEMO_EMAIL}", "password": "{DEMO_PASSWORD}"}}'
+            "  -> Bearer token\n"
+            f"  scripts curl -H 'Authorization: Token {token.key}' \\\n"
+            f"            {base}/api/v1/contacts/birthdays\n"
+            "[bold]Pair the browser extension[/bold]\n"
+            f"  1. POST {base}/api/v1/extension/pair with the web token -> a code\n"
+            "  2. type the code into the extension; it polls "
+            "GET /api/v1/extension/pair?code=...\n"
+            f"[bold]Docs[/bold] {base}/api/docs/    "
+            f"[bold]silk[/bold] {base}/silk/ (staff only)"
         )
