@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Max, Q, QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.envelope import envelope
+from crm.envelope import envelope, enveloped_schema
 from syncjobs.models import STATUS_FAILED, STATUS_SUCCESS, SyncRun
 from syncjobs.serializers import (
     SyncHistoryQuerySerializer,
@@ -80,6 +81,23 @@ class SyncHistoryApi(APIView):
 
     query_budget = 4
 
+    @extend_schema(
+        tags=["sync history"],
+        operation_id="sync_history_list",
+        parameters=[SyncHistoryQuerySerializer],
+        responses=enveloped_schema(
+            "SyncHistoryPage",
+            SyncRunSerializer(many=True),
+            inline_serializer(
+                name="SyncHistoryMeta",
+                fields={
+                    "total": serializers.IntegerField(),
+                    "limit": serializers.IntegerField(),
+                    "offset": serializers.IntegerField(),
+                },
+            ),
+        ),
+    )
     def get(self, request: Request):
         query = SyncHistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -104,6 +122,26 @@ class SyncHistoryStatsApi(APIView):
 
     query_budget = 3
 
+    @extend_schema(
+        tags=["sync history"],
+        operation_id="sync_history_stats",
+        parameters=[SyncStatsQuerySerializer],
+        responses=enveloped_schema(
+            "SyncHistoryStats",
+            serializers.DictField(
+                child=inline_serializer(
+                    name="PlatformSyncStats",
+                    fields={
+                        "total_syncs": serializers.IntegerField(),
+                        "success_count": serializers.IntegerField(),
+                        "failed_count": serializers.IntegerField(),
+                        "success_rate": serializers.FloatField(),
+                        "last_sync": serializers.DateTimeField(allow_null=True),
+                    },
+                )
+            ),
+        ),
+    )
     def get(self, request: Request):
         query = SyncStatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -4,7 +4,9 @@ Each job's SELECT statements are captured as the product sends them (SQL
 and parameters, through an execute wrapper) and explained on the same
 connection: ``EXPLAIN (ANALYZE, BUFFERS)`` on PostgreSQL, ``EXPLAIN QUERY
 PLAN`` on SQLite. A query counts as indexed when its plan reads the
-contacts table through one of our ``contact_owner_*`` indexes.
+contacts table through one of our ``contact_owner_*`` indexes *on more
+than the owner*: a search on ``owner_id`` alone walks every contact of the
+owner, which is a full scan in all but name.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ _PG_INDEX = re.compile(
 _SQLITE_INDEX = re.compile(r"USING (?:COVERING )?INDEX (\w+)")
 _PG_SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 _SQLITE_SCAN = re.compile(r"^SCAN (\w+)")
+# A contacts index searched on the owner alone: every row of the owner.
+_SQLITE_OWNER_WIDE = re.compile(
+    r"SEARCH contacts_contact USING (?:COVERING )?INDEX (\w+) \(owner_id=\?\)$"
+)
+_PG_OWNER_WIDE = re.compile(r"Index Cond: \(owner_id = '[^']*'::\w+\)$")
 
 
 @dataclass
@@ -49,10 +56,14 @@ class Plan:
     lines: list[str]
     indexes: list[str] = field(default_factory=list)
     full_scans: list[str] = field(default_factory=list)
+    owner_wide: bool = False
 
     @property
     def uses_contact_index(self) -> bool:
-        return any(name.startswith(INDEX_PREFIX) for name in self.indexes)
+        """Tell whether an owner index narrows the rows beyond the owner."""
+        return not self.owner_wide and any(
+            name.startswith(INDEX_PREFIX) for name in self.indexes
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -61,6 +72,7 @@ class Plan:
             "plan": self.lines,
             "indexes": self.indexes,
             "full_scans": self.full_scans,
+            "owner_wide_scan": self.owner_wide,
             "uses_contact_index": self.uses_contact_index,
         }
 
@@ -86,6 +98,7 @@ def explain_statement(job: str, sql: str, params) -> Plan:
             lines = [row[0] for row in cursor.fetchall()]
             indexes = [m.group(2) for line in lines for m in _PG_INDEX.finditer(line)]
             scans = [m.group(1) for line in lines for m in _PG_SEQ_SCAN.finditer(line)]
+            owner_wide = any(_PG_OWNER_WIDE.search(line.strip()) for line in lines)
         else:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             lines = [row[-1] for row in cursor.fetchall()]
@@ -93,12 +106,14 @@ def explain_statement(job: str, sql: str, params) -> Plan:
                 m.group(1) for line in lines for m in _SQLITE_INDEX.finditer(line)
             ]
             scans = [m.group(1) for line in lines if (m := _SQLITE_SCAN.match(line))]
+            owner_wide = any(_SQLITE_OWNER_WIDE.search(line) for line in lines)
     return Plan(
         job=job,
         sql=sql,
         lines=lines,
         indexes=list(dict.fromkeys(indexes)),
         full_scans=list(dict.fromkeys(scans)),
+        owner_wide=owner_wide,
     )
 
 
