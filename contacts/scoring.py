@@ -16,8 +16,8 @@ windows, weights and thresholds. Four deliberate differences, each tested:
 
 Scoring every contact goes through ``contacts_rescore``: ONE aggregate query
 for the whole set (conditional counts per window, grouped by contact), the
-arithmetic per row in Python, then ``bulk_update`` of the rows whose score or
-count changed, one UPDATE per batch.
+arithmetic per row in Python, then one UPDATE per batch of the rows whose
+values changed.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact, Interaction
+from crm.bulkupdate import bulk_update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +195,9 @@ def score_aggregates(now: dt.datetime) -> dict:
     d365 = now - dt.timedelta(days=365)
     d2y = now - dt.timedelta(days=730)
     d5y = now - dt.timedelta(days=1825)
-    counted = Q(interactions__occurred_at__lte=now) & ~Q(interactions__direction="event")
+    counted = Q(interactions__occurred_at__lte=now) & ~Q(
+        interactions__direction="event"
+    )
     inbound = counted & Q(interactions__direction__in=INBOUND_LIKE)
     outbound = counted & Q(interactions__direction__in=OUTBOUND_LIKE)
 
@@ -234,7 +237,9 @@ def _inputs_from_row(row: dict) -> ScoreInputs:
     return ScoreInputs(**{name: row[f"s_{name}"] for name in _INPUT_FIELDS})
 
 
-def contact_score_breakdown(contact: Contact, *, now: dt.datetime | None = None) -> ScoreBreakdown:
+def contact_score_breakdown(
+    contact: Contact, *, now: dt.datetime | None = None
+) -> ScoreBreakdown:
     """Return the breakdown of one contact's score (one query)."""
     now = now or timezone.now()
     row = (
@@ -296,8 +301,10 @@ def contacts_rescore(
 
     1. One aggregate query over the set, read in chunks.
     2. Score each row in Python; keep only rows whose values changed.
-    3. ``bulk_update`` the changed rows, ``batch_size`` per UPDATE, with
-       ``updated_at`` set explicitly (bulk_update skips auto_now).
+    3. Write the changed rows, ``batch_size`` per UPDATE, with
+       ``updated_at`` set explicitly: ``crm.bulkupdate`` joins a VALUES
+       list, because Django's CASE-based bulk_update grows with the square
+       of the batch.
 
     Changed rows are collected before writing because SQLite gives no
     isolation between a cursor still being read and writes on the same
@@ -311,22 +318,18 @@ def contacts_rescore(
         if stored != new:
             changed.append((pk, *new))
 
-    statements = 0
-    for start in range(0, len(changed), batch_size):
-        batch = [
-            Contact(
-                pk=pk,
-                relationship_score=score,
-                interaction_count=count,
-                last_interaction_at=last,
-                updated_at=now,
-            )
-            for pk, score, count, last in changed[start : start + batch_size]
-        ]
-        Contact.objects.bulk_update(batch, [*_STORED, "updated_at"], batch_size=batch_size)
-        statements += 1
-    logger.debug("rescored contacts", extra={"examined": examined, "changed": len(changed)})
-    return RescoreResult(examined=examined, changed=len(changed), update_statements=statements)
+    statements = bulk_update_rows(
+        model=Contact,
+        fields=[*_STORED, "updated_at"],
+        rows=[(*row, now) for row in changed],
+        batch_size=batch_size,
+    )
+    logger.debug(
+        "rescored contacts", extra={"examined": examined, "changed": len(changed)}
+    )
+    return RescoreResult(
+        examined=examined, changed=len(changed), update_statements=statements
+    )
 
 
 def contacts_rescore_ids(
@@ -342,7 +345,9 @@ def contacts_rescore_ids(
     chunk = 20_000
     for start in range(0, len(ids), chunk):
         part = contacts_rescore(
-            contacts=Contact.objects.filter(owner_id=owner_id, pk__in=ids[start : start + chunk]),
+            contacts=Contact.objects.filter(
+                owner_id=owner_id, pk__in=ids[start : start + chunk]
+            ),
             now=now,
         )
         total = RescoreResult(

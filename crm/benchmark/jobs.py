@@ -3,8 +3,10 @@
 A job runs its paths in one process on the same data: ``before`` (the
 original's algorithm, ``crm.benchmark.before``), ``ours`` (the product's
 selector or service), ``ours-api`` (the product's endpoint through
-``django.test.Client`` with a token) and, where one exists, ``floor`` (a
-hand-written SQL statement for the same answer). Every path returns an
+``django.test.Client`` with a token), ``ours-sql`` (the selector's own
+statement, compiled once and run raw: its database cost without Django's
+per-call query building) and, where one exists, ``floor`` (hand-written
+SQL for the same answer). Every path returns an
 *answer* in one shape; each is compared with the before path's, and with
 the benchmark user's own contact ids (anything else is a leak from the
 other user).

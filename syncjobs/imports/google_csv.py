@@ -124,7 +124,8 @@ def _numbered(header: dict[str, int], pattern: re.Pattern[str]) -> list[str]:
 
 def _decode(data: bytes, result: ParseResult) -> str:
     if data.startswith(_UTF16_BOMS):
-        return data.decode("utf-16")
+        # errors="replace": a file cut at an odd byte still yields its rows.
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

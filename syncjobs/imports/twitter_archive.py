@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,16 @@ def parse_twitter_archive(path: str | Path) -> ParseResult:
     path = Path(path)
     try:
         dm_files, account_files = _data_files(path)
-    except (OSError, zipfile.BadZipFile) as exc:
+    # zlib.error, EOFError: a damaged or cut member; NotImplementedError,
+    # RuntimeError: a compression method or encryption zipfile cannot read.
+    except (
+        OSError,
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         result.errors.append(
             RecordProblem(path.name, f"cannot read the archive: {exc}")
         )
@@ -104,7 +114,7 @@ def _data_files(path: Path) -> tuple[list[_DataFile], list[_DataFile]]:
         # The downloaded archive keeps its data files under data/.
         candidates = [p for p in (path, path / "data") if p.is_dir()]
         files = [
-            _DataFile(p.name, p.read_text(encoding="utf-8-sig"))
+            _DataFile(p.name, _decode(p.read_bytes()))
             for folder in candidates
             for p in sorted(folder.iterdir())
             if p.is_file() and (_DM_FILE.match(p.name) or _ACCOUNT_FILE.match(p.name))
@@ -114,7 +124,7 @@ def _data_files(path: Path) -> tuple[list[_DataFile], list[_DataFile]]:
             files = [
                 _DataFile(
                     Path(info.filename).name,
-                    archive.read(info).decode("utf-8-sig"),
+                    _decode(archive.read(info)),
                 )
                 for info in sorted(archive.infolist(), key=lambda i: i.filename)
                 if not info.is_dir()
@@ -124,16 +134,20 @@ def _data_files(path: Path) -> tuple[list[_DataFile], list[_DataFile]]:
                 )
             ]
     else:
-        files = [_DataFile(path.name, path.read_text(encoding="utf-8-sig"))]
+        files = [_DataFile(path.name, _decode(path.read_bytes()))]
         # A lone data file still knows its owner if account.js sits beside it.
         sibling = path.with_name("account.js")
         if sibling.is_file() and sibling != path:
-            files.append(
-                _DataFile(sibling.name, sibling.read_text(encoding="utf-8-sig"))
-            )
+            files.append(_DataFile(sibling.name, _decode(sibling.read_bytes())))
     dm_files = [f for f in files if not _ACCOUNT_FILE.match(f.name)]
     account_files = [f for f in files if _ACCOUNT_FILE.match(f.name)]
     return dm_files, account_files
+
+
+def _decode(raw: bytes) -> str:
+    # X writes UTF-8. A damaged byte becomes U+FFFD rather than failing the
+    # whole archive; the JSON parse then tells whether the file still reads.
+    return raw.decode("utf-8-sig", errors="replace")
 
 
 def _load(data_file: _DataFile, *, result: ParseResult) -> list:

@@ -84,7 +84,9 @@ def parse_vcard_data(data: bytes | str) -> ParseResult:
     if isinstance(data, str):
         data = data.encode("utf-8")
     if data.startswith(_UTF16_BOMS):
-        data = data.decode("utf-16").encode("utf-8")
+        # errors="replace": a file cut at an odd byte or with a lone
+        # surrogate still yields its whole cards; the broken one is reported.
+        data = data.decode("utf-16", errors="replace").encode("utf-8")
     data = data.removeprefix(b"\xef\xbb\xbf")
 
     result = ParseResult()

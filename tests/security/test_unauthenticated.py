@@ -107,20 +107,28 @@ CREDENTIALS: dict[str, Callable[[User], str] | None] = {
     "bearer-garbage": lambda user: "Bearer not-a-jwt",
     "bearer-empty": lambda user: "Bearer ",
     "token-garbage": lambda user: "Token " + "0" * 40,
-    "basic-password": lambda user: "Basic "
-    + base64.b64encode(b"alice@example.com:alice-pass-1").decode(),
-    "expired-web-jwt": lambda user: "Bearer " + _expired_web_token(user),
-    "web-jwt-signed-with-another-key": lambda user: "Bearer "
-    + jwt.encode(
-        _claims(user, aud="pingcrm-web"), "not-the-secret-key-" * 3, "HS256"
+    "basic-password": lambda user: (
+        "Basic " + base64.b64encode(b"alice@example.com:alice-pass-1").decode()
     ),
-    "jwt-without-audience": lambda user: "Bearer "
-    + jwt.encode(_claims(user), settings.SECRET_KEY, "HS256"),
-    "jwt-of-unknown-audience": lambda user: "Bearer "
-    + jwt.encode(_claims(user, aud="someone-else"), settings.SECRET_KEY, "HS256"),
-    "jwt-alg-none": lambda user: "Bearer "
-    + f"{_b64({'alg': 'none', 'typ': 'JWT'})}."
-    + f"{_b64(_claims(user, aud='pingcrm-web'))}.",
+    "expired-web-jwt": lambda user: "Bearer " + _expired_web_token(user),
+    "web-jwt-signed-with-another-key": lambda user: (
+        "Bearer "
+        + jwt.encode(
+            _claims(user, aud="pingcrm-web"), "not-the-secret-key-" * 3, "HS256"
+        )
+    ),
+    "jwt-without-audience": lambda user: (
+        "Bearer " + jwt.encode(_claims(user), settings.SECRET_KEY, "HS256")
+    ),
+    "jwt-of-unknown-audience": lambda user: (
+        "Bearer "
+        + jwt.encode(_claims(user, aud="someone-else"), settings.SECRET_KEY, "HS256")
+    ),
+    "jwt-alg-none": lambda user: (
+        "Bearer "
+        + f"{_b64({'alg': 'none', 'typ': 'JWT'})}."
+        + f"{_b64(_claims(user, aud='pingcrm-web'))}."
+    ),
     "web-jwt-of-deleted-user": lambda user: "Bearer " + _deleted_user_token(user),
     "web-jwt-of-inactive-user": lambda user: "Bearer " + _inactive_user_token(user),
     "revoked-extension-jwt": lambda user: "Bearer " + _revoked_extension_token(user),
@@ -156,9 +164,7 @@ def _id(pair: tuple[Route, str]) -> str:
 def test_the_public_routes_are_exactly_the_sign_in_ones():
     found = {(str(route), method) for route, method in PUBLIC}
 
-    cases = sum(
-        len(CREDENTIALS) + (str(route) != PUSH) for route, _method in PRIVATE
-    )
+    cases = sum(len(CREDENTIALS) + (str(route) != PUSH) for route, _method in PRIVATE)
     print(
         f"\nunauthenticated: {len(PRIVATE)} private (route, method) pairs, "
         f"{cases} attack cases, {len(PUBLIC) * 2} public-route cases"
@@ -173,8 +179,8 @@ def test_a_private_route_refuses_every_bad_credential_with_401(alice, pair):
     before = owned_rows(alice)
     credentials = dict(CREDENTIALS)
     if str(route) != PUSH:
-        credentials[EXTENSION_ONLY_ON_PUSH] = lambda user: "Bearer " + (
-            extension_token_for(user)
+        credentials[EXTENSION_ONLY_ON_PUSH] = lambda user: (
+            "Bearer " + (extension_token_for(user))
         )
 
     wrong = {}

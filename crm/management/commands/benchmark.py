@@ -33,6 +33,12 @@ class Command(BaseCommand):
             "--size", choices=[*SIZES, "all"], default="small", help="default: small"
         )
         parser.add_argument(
+            "--contacts",
+            type=int,
+            default=None,
+            help="seed this many contacts instead of a --size (for tests)",
+        )
+        parser.add_argument(
             "--jobs",
             default=",".join(JOBS),
             help=f"comma-separated, from: {', '.join(JOBS)}",
@@ -79,11 +85,14 @@ class Command(BaseCommand):
             )
         if options["repeat"] < 1:
             raise CommandError("--repeat must be at least 1")
-        sizes = (
-            list(SIZES.values())
-            if options["size"] == "all"
-            else [SIZES[options["size"]]]
-        )
+        if options["contacts"] is not None:
+            if options["contacts"] < 1:
+                raise CommandError("--contacts must be at least 1")
+            sizes = [options["contacts"]]
+        elif options["size"] == "all":
+            sizes = list(SIZES.values())
+        else:
+            sizes = [SIZES[options["size"]]]
 
         self._migrate()
         console = Console(file=self.stdout, width=170, highlight=False)
