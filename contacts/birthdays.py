@@ -50,9 +50,7 @@ class Birthday:
         if not 1 <= self.day <= last_day:
             if self.year is not None and self.month == 2 and self.day == 29:
                 raise BirthdayError(f"{self.year} is not a leap year")
-            raise BirthdayError(
-                f"day {self.day} does not exist in month {self.month}"
-            )
+            raise BirthdayError(f"day {self.day} does not exist in month {self.month}")
         if self.year is not None and not 1 <= self.year <= 9999:
             raise BirthdayError(f"year {self.year} is out of range")
 
@@ -70,7 +68,9 @@ class Birthday:
 
     @classmethod
     def from_storage(cls, date: dt.date, year_known: bool) -> Birthday:
-        return cls(month=date.month, day=date.day, year=date.year if year_known else None)
+        return cls(
+            month=date.month, day=date.day, year=date.year if year_known else None
+        )
 
     def to_date(self) -> dt.date:
         """Return the value for the date column (placeholder year if unknown)."""

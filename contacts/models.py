@@ -284,7 +284,9 @@ class ContactTag(models.Model):
     class Meta:
         indexes = [models.Index(fields=["owner", "name"], name="tag_owner_name")]
         constraints = [
-            models.UniqueConstraint(fields=["contact", "name"], name="tag_unique_per_contact")
+            models.UniqueConstraint(
+                fields=["contact", "name"], name="tag_unique_per_contact"
+            )
         ]
 
     def __str__(self) -> str:
@@ -300,7 +302,9 @@ class Interaction(models.Model):
     ]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="interactions")
+    owner = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="interactions"
+    )
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="interactions"
     )
@@ -314,8 +318,12 @@ class Interaction(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["contact", "occurred_at"], name="interaction_contact_time"),
-            models.Index(fields=["owner", "occurred_at"], name="interaction_owner_time"),
+            models.Index(
+                fields=["contact", "occurred_at"], name="interaction_contact_time"
+            ),
+            models.Index(
+                fields=["owner", "occurred_at"], name="interaction_owner_time"
+            ),
         ]
         constraints = [
             # The dedup key: a re-run or a re-push can never insert twice.
@@ -358,7 +366,9 @@ class FollowUpSuggestion(models.Model):
 
 class Notification(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    owner = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications"
+    )
     notification_type = models.CharField(max_length=32)
     title = models.CharField(max_length=255)
     body = models.TextField(blank=True, null=True)
@@ -371,7 +381,9 @@ class Notification(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["owner", "read", "-created_at"], name="notification_owner")
+            models.Index(
+                fields=["owner", "read", "-created_at"], name="notification_owner"
+            )
         ]
         constraints = [
             models.UniqueConstraint(

@@ -31,6 +31,7 @@ from contacts.models import (
     Interaction,
     User,
 )
+from crm.bulkupdate import bulk_update_rows
 from linkedin.profile_urls import normalise_profile_url
 from syncjobs.emailaddr import normalise_email
 from syncjobs.records import ContactRecord, InteractionRecord, RecordProblem
@@ -116,14 +117,20 @@ def contacts_sync_lookup_rows(*, contacts: Sequence[Contact], replace: bool) -> 
         ContactTag.objects.filter(contact_id__in=ids).delete()
     emails = [row for c in contacts for row in _email_rows(c)]
     tags = [row for c in contacts for row in _tag_rows(c)]
-    ContactEmail.objects.bulk_create(emails, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True)
-    ContactTag.objects.bulk_create(tags, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True)
+    ContactEmail.objects.bulk_create(
+        emails, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True
+    )
+    ContactTag.objects.bulk_create(
+        tags, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True
+    )
 
 
 def _prepare(contact: Contact) -> None:
     contact.emails = clean_emails(contact.emails or [])
     contact.tags = normalise_tags(contact.tags or [])
-    contact.phones = list(dict.fromkeys(p.strip() for p in contact.phones or [] if p.strip()))
+    contact.phones = list(
+        dict.fromkeys(p.strip() for p in contact.phones or [] if p.strip())
+    )
     contact.linkedin_url_key = normalise_profile_url(contact.linkedin_url) or None
     if contact.company is not None:
         contact.company = contact.company.strip() or None
@@ -149,7 +156,9 @@ def contact_update(*, contact: Contact, data: dict, by_user: bool = True) -> Con
     for name, value in data.items():
         setattr(contact, name, value)
     if by_user:
-        edited = set(contact.user_edited_fields or []) | (PROTECTABLE_FIELDS & data.keys())
+        edited = set(contact.user_edited_fields or []) | (
+            PROTECTABLE_FIELDS & data.keys()
+        )
         contact.user_edited_fields = sorted(edited)
     _prepare(contact)
     contact.save()
@@ -191,7 +200,9 @@ class _ContactIndex:
         ]
         if contact.linkedin_url_key:
             keys.append(("linkedin_url_key", contact.linkedin_url_key))
-        keys += [("email", normalise_email(e)) for e in contact.emails if normalise_email(e)]
+        keys += [
+            ("email", normalise_email(e)) for e in contact.emails if normalise_email(e)
+        ]
         return keys
 
     def find(self, keys: Iterable[tuple[str, str]]) -> Contact | None:
@@ -236,21 +247,23 @@ def _load_matches(owner: User, records: Sequence[ContactRecord]) -> _ContactInde
             chunk = values[start : start + BULK_BATCH_SIZE]
             if kind == "email":
                 ids.update(
-                    ContactEmail.objects.filter(owner=owner, address__in=chunk).values_list(
-                        "contact_id", flat=True
-                    )
+                    ContactEmail.objects.filter(
+                        owner=owner, address__in=chunk
+                    ).values_list("contact_id", flat=True)
                 )
             else:
                 ids.update(
-                    Contact.objects.filter(owner=owner, **{f"{kind}__in": chunk}).values_list(
-                        "pk", flat=True
-                    )
+                    Contact.objects.filter(
+                        owner=owner, **{f"{kind}__in": chunk}
+                    ).values_list("pk", flat=True)
                 )
 
     index = _ContactIndex()
     id_list = list(ids)
     for start in range(0, len(id_list), BULK_BATCH_SIZE):
-        for contact in Contact.objects.filter(pk__in=id_list[start : start + BULK_BATCH_SIZE]):
+        for contact in Contact.objects.filter(
+            pk__in=id_list[start : start + BULK_BATCH_SIZE]
+        ):
             index.add(contact)
     return index
 
@@ -271,8 +284,14 @@ def _merge_record(contact: Contact, record: ContactRecord) -> set[str]:
     id_field = _EXTERNAL_ID_FIELD.get(record.source)
     if id_field and record.external_id:
         fill(id_field, record.external_id)
-    if record.linkedin_url and not contact.linkedin_url and "linkedin_url" not in edited:
-        contact.linkedin_url = normalise_profile_url(record.linkedin_url) or record.linkedin_url
+    if (
+        record.linkedin_url
+        and not contact.linkedin_url
+        and "linkedin_url" not in edited
+    ):
+        contact.linkedin_url = (
+            normalise_profile_url(record.linkedin_url) or record.linkedin_url
+        )
         contact.linkedin_url_key = normalise_profile_url(contact.linkedin_url) or None
         changed |= {"linkedin_url", "linkedin_url_key"}
     if record.birthday and contact.birthday is None and "birthday" not in edited:
@@ -293,7 +312,9 @@ def _merge_record(contact: Contact, record: ContactRecord) -> set[str]:
         current = list(getattr(contact, name) or [])
         known = {normalise_email(v) if name == "emails" else v for v in current}
         added = [
-            v for v in incoming if (normalise_email(v) if name == "emails" else v) not in known
+            v
+            for v in incoming
+            if (normalise_email(v) if name == "emails" else v) not in known
         ]
         if added:
             setattr(contact, name, current + added)
@@ -367,7 +388,12 @@ def contacts_upsert(
         for contact in updated.values():
             contact.updated_at = now
         fields = sorted(changed_fields | {"updated_at", "linkedin_url_key"})
-        Contact.objects.bulk_update(updated.values(), fields, batch_size=BULK_BATCH_SIZE)
+        bulk_update_rows(
+            model=Contact,
+            fields=fields,
+            rows=[(c.pk, *(getattr(c, f) for f in fields)) for c in updated.values()],
+            batch_size=BULK_BATCH_SIZE,
+        )
     contacts_sync_lookup_rows(contacts=list(created.values()), replace=False)
     if changed_fields & {"emails", "tags"}:
         contacts_sync_lookup_rows(contacts=list(updated.values()), replace=True)
@@ -411,16 +437,21 @@ def _participant_contacts(
             yield values[start : start + BULK_BATCH_SIZE]
 
     for chunk in chunks(emails):
-        rows = ContactEmail.objects.filter(owner=owner, address__in=chunk).order_by("id")
+        rows = ContactEmail.objects.filter(owner=owner, address__in=chunk).order_by(
+            "id"
+        )
         for address, contact_id in rows.values_list("address", "contact_id"):
             # Two contacts sharing an address: the oldest row wins, and the
             # run goes on (the original aborted the whole job here).
             found.setdefault(("email", address), contact_id)
-    for kind, values in (("twitter_user_id", twitter_ids), ("linkedin_profile_id", linkedin_ids)):
+    for kind, values in (
+        ("twitter_user_id", twitter_ids),
+        ("linkedin_profile_id", linkedin_ids),
+    ):
         for chunk in chunks(values):
-            rows = Contact.objects.filter(owner=owner, **{f"{kind}__in": chunk}).order_by(
-                "created_at"
-            )
+            rows = Contact.objects.filter(
+                owner=owner, **{f"{kind}__in": chunk}
+            ).order_by("created_at")
             for value, contact_id in rows.values_list(kind, "pk"):
                 found.setdefault((kind, value), contact_id)
     return found
@@ -455,14 +486,20 @@ def interactions_upsert(
             if contact_id is None:
                 who = p.email or p.twitter_user_id or p.linkedin_profile_id or p.name
                 result.unmatched.append(
-                    RecordProblem(record.position, f"no contact for participant {who!r}")
+                    RecordProblem(
+                        record.position, f"no contact for participant {who!r}"
+                    )
                 )
             elif contact_id not in matched:
                 matched.append(contact_id)
         if not record.per_contact:
             matched = matched[:1]
         for contact_id in matched:
-            key = f"{record.reference_id}:{contact_id}" if record.per_contact else record.reference_id
+            key = (
+                f"{record.reference_id}:{contact_id}"
+                if record.per_contact
+                else record.reference_id
+            )
             key = key[:500]
             if (record.platform, key) in candidates:
                 result.skipped_existing += 1
@@ -482,13 +519,17 @@ def interactions_upsert(
     existing = _existing_keys(owner, candidates.keys())
     new_rows = [row for key, row in candidates.items() if key not in existing]
     result.skipped_existing += len(candidates) - len(new_rows)
-    Interaction.objects.bulk_create(new_rows, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True)
+    Interaction.objects.bulk_create(
+        new_rows, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True
+    )
     result.created = len(new_rows)
     result.touched_contact_ids = {row.contact_id for row in new_rows}
     return result
 
 
-def _existing_keys(owner: User, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+def _existing_keys(
+    owner: User, keys: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
     by_platform: dict[str, list[str]] = {}
     for platform, key in keys:
         by_platform.setdefault(platform, []).append(key)
@@ -496,7 +537,9 @@ def _existing_keys(owner: User, keys: Iterable[tuple[str, str]]) -> set[tuple[st
     for platform, refs in by_platform.items():
         for start in range(0, len(refs), BULK_BATCH_SIZE):
             rows = Interaction.objects.filter(
-                owner=owner, platform=platform, raw_reference_id__in=refs[start : start + BULK_BATCH_SIZE]
+                owner=owner,
+                platform=platform,
+                raw_reference_id__in=refs[start : start + BULK_BATCH_SIZE],
             ).values_list("raw_reference_id", flat=True)
             existing.update((platform, ref) for ref in rows)
     return existing
@@ -520,7 +563,9 @@ def suggestions_dismiss_for_new_activity(
         occurred_at__gt=OuterRef("created_at"),
     ).exclude(direction="event")
     return (
-        FollowUpSuggestion.objects.filter(owner=owner, status="pending", contact_id__in=ids)
+        FollowUpSuggestion.objects.filter(
+            owner=owner, status="pending", contact_id__in=ids
+        )
         .filter(Exists(newer_contact))
         .update(status="dismissed", updated_at=timezone.now())
     )

@@ -577,7 +577,11 @@ def _parse_date(value: str) -> dt.datetime | None:
     # always writes UTC, so a missing zone means the value is not theirs.
     if parsed.tzinfo is None:
         return None
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        # Year 9999 (or 1) pushed past the calendar's end by the offset.
+        return None
 
 
 class _TextExtractor(HTMLParser):

@@ -137,7 +137,11 @@ def parse_date_header(value: str) -> dt.datetime | None:
     if moment.tzinfo is None:
         # "-0000" means UTC with no word on the sender's zone (RFC 5322 §3.3).
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        # Year 9999 (or 1) pushed past the calendar's end by the offset.
+        return None
 
 
 def message_reference(message_id: str) -> str:

@@ -66,7 +66,9 @@ class ProviderAccount(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_accounts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="provider_accounts",
     )
     kind = models.CharField(
         max_length=16, choices=[(KIND_GOOGLE, "Google"), (KIND_TWITTER, "Twitter/X")]
@@ -79,7 +81,10 @@ class ProviderAccount(models.Model):
     scopes = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=16,
-        choices=[(STATUS_CONNECTED, "Connected"), (STATUS_REAUTH, "Re-authorisation needed")],
+        choices=[
+            (STATUS_CONNECTED, "Connected"),
+            (STATUS_REAUTH, "Re-authorisation needed"),
+        ],
         default=STATUS_CONNECTED,
     )
     cursor = models.JSONField(default=dict, blank=True)
@@ -106,9 +111,15 @@ class SyncRun(models.Model):
     )
     platform = models.CharField(max_length=32, choices=PLATFORM_CHOICES)
     sync_type = models.CharField(max_length=16, choices=TRIGGER_CHOICES)
-    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=STATUS_STARTED)
+    status = models.CharField(
+        max_length=16, choices=STATUS_CHOICES, default=STATUS_STARTED
+    )
     account = models.ForeignKey(
-        ProviderAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+        ProviderAccount,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
     )
     started_at = models.DateTimeField()
     completed_at = models.DateTimeField(blank=True, null=True)
@@ -126,7 +137,9 @@ class SyncRun(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["owner", "-started_at"], name="syncrun_owner_started"),
-            models.Index(fields=["owner", "platform", "status"], name="syncrun_owner_platform"),
+            models.Index(
+                fields=["owner", "platform", "status"], name="syncrun_owner_platform"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,7 +162,9 @@ class SyncLock(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["owner", "platform"], name="synclock_unique")
+            models.UniqueConstraint(
+                fields=["owner", "platform"], name="synclock_unique"
+            )
         ]
 
     def __str__(self) -> str:

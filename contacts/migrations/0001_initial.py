@@ -12,229 +12,607 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('full_name', models.CharField(blank=True, max_length=255)),
-                ('time_zone', models.CharField(default='UTC', max_length=64, validators=[contacts.models.validate_time_zone])),
-                ('priority_high_days', models.PositiveSmallIntegerField(default=30, validators=[django.core.validators.MinValueValidator(7), django.core.validators.MaxValueValidator(365)])),
-                ('priority_medium_days', models.PositiveSmallIntegerField(default=60, validators=[django.core.validators.MinValueValidator(7), django.core.validators.MaxValueValidator(365)])),
-                ('priority_low_days', models.PositiveSmallIntegerField(default=180, validators=[django.core.validators.MinValueValidator(7), django.core.validators.MaxValueValidator(365)])),
-                ('leap_day_birthdays_on', models.CharField(choices=[('feb28', 'February 28'), ('mar1', 'March 1')], default='feb28', max_length=5)),
-                ('birthday_reminder_hour', models.PositiveSmallIntegerField(default=9, validators=[django.core.validators.MaxValueValidator(23)])),
-                ('sync_settings', models.JSONField(blank=True, default=contacts.models.default_sync_settings)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last login"
+                    ),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={
+                            "unique": "A user with that username already exists."
+                        },
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[
+                            django.contrib.auth.validators.UnicodeUsernameValidator()
+                        ],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="first name"
+                    ),
+                ),
+                (
+                    "last_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="last name"
+                    ),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("full_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="UTC",
+                        max_length=64,
+                        validators=[contacts.models.validate_time_zone],
+                    ),
+                ),
+                (
+                    "priority_high_days",
+                    models.PositiveSmallIntegerField(
+                        default=30,
+                        validators=[
+                            django.core.validators.MinValueValidator(7),
+                            django.core.validators.MaxValueValidator(365),
+                        ],
+                    ),
+                ),
+                (
+                    "priority_medium_days",
+                    models.PositiveSmallIntegerField(
+                        default=60,
+                        validators=[
+                            django.core.validators.MinValueValidator(7),
+                            django.core.validators.MaxValueValidator(365),
+                        ],
+                    ),
+                ),
+                (
+                    "priority_low_days",
+                    models.PositiveSmallIntegerField(
+                        default=180,
+                        validators=[
+                            django.core.validators.MinValueValidator(7),
+                            django.core.validators.MaxValueValidator(365),
+                        ],
+                    ),
+                ),
+                (
+                    "leap_day_birthdays_on",
+                    models.CharField(
+                        choices=[("feb28", "February 28"), ("mar1", "March 1")],
+                        default="feb28",
+                        max_length=5,
+                    ),
+                ),
+                (
+                    "birthday_reminder_hour",
+                    models.PositiveSmallIntegerField(
+                        default=9,
+                        validators=[django.core.validators.MaxValueValidator(23)],
+                    ),
+                ),
+                (
+                    "sync_settings",
+                    models.JSONField(
+                        blank=True, default=contacts.models.default_sync_settings
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'abstract': False,
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "abstract": False,
             },
             managers=[
-                ('objects', contacts.models.CRMUserManager()),
+                ("objects", contacts.models.CRMUserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('full_name', models.CharField(blank=True, max_length=255, null=True)),
-                ('given_name', models.CharField(blank=True, max_length=255, null=True)),
-                ('family_name', models.CharField(blank=True, max_length=255, null=True)),
-                ('emails', models.JSONField(blank=True, default=list)),
-                ('phones', models.JSONField(blank=True, default=list)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('company', models.CharField(blank=True, max_length=255, null=True)),
-                ('title', models.CharField(blank=True, max_length=255, null=True)),
-                ('location', models.CharField(blank=True, max_length=255, null=True)),
-                ('notes', models.TextField(blank=True, null=True)),
-                ('avatar_url', models.CharField(blank=True, max_length=500, null=True)),
-                ('twitter_handle', models.CharField(blank=True, max_length=100, null=True)),
-                ('twitter_user_id', models.CharField(blank=True, max_length=64, null=True)),
-                ('twitter_bio', models.TextField(blank=True, null=True)),
-                ('telegram_username', models.CharField(blank=True, max_length=100, null=True)),
-                ('telegram_bio', models.TextField(blank=True, null=True)),
-                ('linkedin_url', models.CharField(blank=True, max_length=500, null=True)),
-                ('linkedin_url_key', models.CharField(blank=True, max_length=300, null=True)),
-                ('linkedin_profile_id', models.CharField(blank=True, max_length=200, null=True)),
-                ('linkedin_headline', models.CharField(blank=True, max_length=500, null=True)),
-                ('linkedin_bio', models.TextField(blank=True, null=True)),
-                ('google_resource_name', models.CharField(blank=True, max_length=200, null=True)),
-                ('birthday', models.DateField(blank=True, null=True)),
-                ('birthday_year_known', models.BooleanField(default=True)),
-                ('birthday_text', models.CharField(blank=True, default='', max_length=200)),
-                ('birthday_month', models.GeneratedField(db_persist=True, expression=django.db.models.functions.datetime.ExtractMonth('birthday'), output_field=models.PositiveSmallIntegerField(null=True))),
-                ('birthday_day', models.GeneratedField(db_persist=True, expression=django.db.models.functions.datetime.ExtractDay('birthday'), output_field=models.PositiveSmallIntegerField(null=True))),
-                ('priority_level', models.CharField(choices=[('high', 'High'), ('medium', 'Medium'), ('low', 'Low'), ('archived', 'Archived')], default='medium', max_length=10)),
-                ('source', models.CharField(blank=True, max_length=32, null=True)),
-                ('relationship_score', models.PositiveSmallIntegerField(default=0)),
-                ('interaction_count', models.PositiveIntegerField(default=0)),
-                ('last_interaction_at', models.DateTimeField(blank=True, null=True)),
-                ('last_followup_at', models.DateTimeField(blank=True, null=True)),
-                ('user_edited_fields', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("full_name", models.CharField(blank=True, max_length=255, null=True)),
+                ("given_name", models.CharField(blank=True, max_length=255, null=True)),
+                (
+                    "family_name",
+                    models.CharField(blank=True, max_length=255, null=True),
+                ),
+                ("emails", models.JSONField(blank=True, default=list)),
+                ("phones", models.JSONField(blank=True, default=list)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("company", models.CharField(blank=True, max_length=255, null=True)),
+                ("title", models.CharField(blank=True, max_length=255, null=True)),
+                ("location", models.CharField(blank=True, max_length=255, null=True)),
+                ("notes", models.TextField(blank=True, null=True)),
+                ("avatar_url", models.CharField(blank=True, max_length=500, null=True)),
+                (
+                    "twitter_handle",
+                    models.CharField(blank=True, max_length=100, null=True),
+                ),
+                (
+                    "twitter_user_id",
+                    models.CharField(blank=True, max_length=64, null=True),
+                ),
+                ("twitter_bio", models.TextField(blank=True, null=True)),
+                (
+                    "telegram_username",
+                    models.CharField(blank=True, max_length=100, null=True),
+                ),
+                ("telegram_bio", models.TextField(blank=True, null=True)),
+                (
+                    "linkedin_url",
+                    models.CharField(blank=True, max_length=500, null=True),
+                ),
+                (
+                    "linkedin_url_key",
+                    models.CharField(blank=True, max_length=300, null=True),
+                ),
+                (
+                    "linkedin_profile_id",
+                    models.CharField(blank=True, max_length=200, null=True),
+                ),
+                (
+                    "linkedin_headline",
+                    models.CharField(blank=True, max_length=500, null=True),
+                ),
+                ("linkedin_bio", models.TextField(blank=True, null=True)),
+                (
+                    "google_resource_name",
+                    models.CharField(blank=True, max_length=200, null=True),
+                ),
+                ("birthday", models.DateField(blank=True, null=True)),
+                ("birthday_year_known", models.BooleanField(default=True)),
+                (
+                    "birthday_text",
+                    models.CharField(blank=True, default="", max_length=200),
+                ),
+                (
+                    "birthday_month",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.functions.datetime.ExtractMonth(
+                            "birthday"
+                        ),
+                        output_field=models.PositiveSmallIntegerField(null=True),
+                    ),
+                ),
+                (
+                    "birthday_day",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.functions.datetime.ExtractDay(
+                            "birthday"
+                        ),
+                        output_field=models.PositiveSmallIntegerField(null=True),
+                    ),
+                ),
+                (
+                    "priority_level",
+                    models.CharField(
+                        choices=[
+                            ("high", "High"),
+                            ("medium", "Medium"),
+                            ("low", "Low"),
+                            ("archived", "Archived"),
+                        ],
+                        default="medium",
+                        max_length=10,
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=32, null=True)),
+                ("relationship_score", models.PositiveSmallIntegerField(default=0)),
+                ("interaction_count", models.PositiveIntegerField(default=0)),
+                ("last_interaction_at", models.DateTimeField(blank=True, null=True)),
+                ("last_followup_at", models.DateTimeField(blank=True, null=True)),
+                ("user_edited_fields", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ContactEmail',
+            name="ContactEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=320)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='email_addresses', to='contacts.contact')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("address", models.CharField(max_length=320)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="email_addresses",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ContactTag',
+            name="ContactTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tag_rows', to='contacts.contact')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tag_rows",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FollowUpSuggestion',
+            name="FollowUpSuggestion",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('snoozed', 'Snoozed'), ('sent', 'Sent'), ('dismissed', 'Dismissed')], default='pending', max_length=10)),
-                ('reason', models.CharField(blank=True, max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='suggestions', to='contacts.contact')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("snoozed", "Snoozed"),
+                            ("sent", "Sent"),
+                            ("dismissed", "Dismissed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="suggestions",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Interaction',
+            name="Interaction",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('platform', models.CharField(max_length=32)),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound'), ('mutual', 'Mutual'), ('event', 'Event')], max_length=10)),
-                ('content_preview', models.TextField(blank=True, null=True)),
-                ('raw_reference_id', models.CharField(max_length=500)),
-                ('is_read_by_recipient', models.BooleanField(blank=True, null=True)),
-                ('occurred_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='contacts.contact')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("platform", models.CharField(max_length=32)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("inbound", "Inbound"),
+                            ("outbound", "Outbound"),
+                            ("mutual", "Mutual"),
+                            ("event", "Event"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("content_preview", models.TextField(blank=True, null=True)),
+                ("raw_reference_id", models.CharField(max_length=500)),
+                ("is_read_by_recipient", models.BooleanField(blank=True, null=True)),
+                ("occurred_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('notification_type', models.CharField(max_length=32)),
-                ('title', models.CharField(max_length=255)),
-                ('body', models.TextField(blank=True, null=True)),
-                ('read', models.BooleanField(default=False)),
-                ('link', models.CharField(blank=True, max_length=255, null=True)),
-                ('dedup_key', models.CharField(blank=True, default='', max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("notification_type", models.CharField(max_length=32)),
+                ("title", models.CharField(max_length=255)),
+                ("body", models.TextField(blank=True, null=True)),
+                ("read", models.BooleanField(default=False)),
+                ("link", models.CharField(blank=True, max_length=255, null=True)),
+                ("dedup_key", models.CharField(blank=True, default="", max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', '-relationship_score', '-created_at'], name='contact_owner_score'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "-relationship_score", "-created_at"],
+                name="contact_owner_score",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'priority_level', 'last_interaction_at'], name='contact_owner_priority_last'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "priority_level", "last_interaction_at"],
+                name="contact_owner_priority_last",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'last_interaction_at'], name='contact_owner_last'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "last_interaction_at"], name="contact_owner_last"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'birthday_month', 'birthday_day'], name='contact_owner_bday'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "birthday_month", "birthday_day"],
+                name="contact_owner_bday",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'linkedin_url_key'], name='contact_owner_li_url'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "linkedin_url_key"], name="contact_owner_li_url"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'linkedin_profile_id'], name='contact_owner_li_id'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "linkedin_profile_id"], name="contact_owner_li_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'google_resource_name'], name='contact_owner_gres'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "google_resource_name"], name="contact_owner_gres"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'twitter_user_id'], name='contact_owner_tw_id'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "twitter_user_id"], name="contact_owner_tw_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', '-created_at'], name='contact_owner_created'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "-created_at"], name="contact_owner_created"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('relationship_score__lte', 10)), name='contact_score_at_most_10'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("relationship_score__lte", 10)),
+                name="contact_score_at_most_10",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contactemail',
-            index=models.Index(fields=['owner', 'address'], name='email_owner_addr'),
+            model_name="contactemail",
+            index=models.Index(fields=["owner", "address"], name="email_owner_addr"),
         ),
         migrations.AddConstraint(
-            model_name='contactemail',
-            constraint=models.UniqueConstraint(fields=('contact', 'address'), name='email_unique_per_contact'),
+            model_name="contactemail",
+            constraint=models.UniqueConstraint(
+                fields=("contact", "address"), name="email_unique_per_contact"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contacttag',
-            index=models.Index(fields=['owner', 'name'], name='tag_owner_name'),
+            model_name="contacttag",
+            index=models.Index(fields=["owner", "name"], name="tag_owner_name"),
         ),
         migrations.AddConstraint(
-            model_name='contacttag',
-            constraint=models.UniqueConstraint(fields=('contact', 'name'), name='tag_unique_per_contact'),
+            model_name="contacttag",
+            constraint=models.UniqueConstraint(
+                fields=("contact", "name"), name="tag_unique_per_contact"
+            ),
         ),
         migrations.AddIndex(
-            model_name='followupsuggestion',
-            index=models.Index(fields=['owner', 'status'], name='suggestion_owner_status'),
+            model_name="followupsuggestion",
+            index=models.Index(
+                fields=["owner", "status"], name="suggestion_owner_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['contact', 'occurred_at'], name='interaction_contact_time'),
+            model_name="interaction",
+            index=models.Index(
+                fields=["contact", "occurred_at"], name="interaction_contact_time"
+            ),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['owner', 'occurred_at'], name='interaction_owner_time'),
+            model_name="interaction",
+            index=models.Index(
+                fields=["owner", "occurred_at"], name="interaction_owner_time"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='interaction',
-            constraint=models.UniqueConstraint(fields=('owner', 'platform', 'raw_reference_id'), name='interaction_unique_reference'),
+            model_name="interaction",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "platform", "raw_reference_id"),
+                name="interaction_unique_reference",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['owner', 'read', '-created_at'], name='notification_owner'),
+            model_name="notification",
+            index=models.Index(
+                fields=["owner", "read", "-created_at"], name="notification_owner"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(condition=models.Q(('dedup_key', ''), _negated=True), fields=('owner', 'dedup_key'), name='notification_unique_dedup_key'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("dedup_key", ""), _negated=True),
+                fields=("owner", "dedup_key"),
+                name="notification_unique_dedup_key",
+            ),
         ),
     ]

@@ -172,10 +172,7 @@ def _owner_from_account(files: Iterable[_DataFile], *, result: ParseResult) -> s
     for data_file in files:
         for entry in _load(data_file, result=result):
             account = entry.get("account") if isinstance(entry, dict) else None
-            if (
-                isinstance(account, dict)
-                and str(account.get("accountId", "")).isdigit()
-            ):
+            if isinstance(account, dict) and _is_id(str(account.get("accountId", ""))):
                 return str(account["accountId"])
     return ""
 
@@ -219,10 +216,10 @@ def _ids_naming_owner(conversation: dict) -> set[str]:
     if len(halves) == 2:
         return set(halves)
     snapshot: set[str] = set()
-    for entry in conversation.get("messages") or []:
+    for entry in _as_list(conversation.get("messages")):
         join = entry.get("joinConversation") if isinstance(entry, dict) else None
         if isinstance(join, dict):
-            snapshot |= {str(i) for i in join.get("participantsSnapshot") or []}
+            snapshot |= {str(i) for i in _as_list(join.get("participantsSnapshot"))}
     return snapshot
 
 
@@ -274,7 +271,7 @@ def _read_message(
     missing = [
         name
         for name, value in (("id", message_id), ("senderId", sender))
-        if not value.isdigit()
+        if not _is_id(value)
     ]
     if missing:
         result.errors.append(RecordProblem(position, f"no {' or '.join(missing)}"))
@@ -353,13 +350,13 @@ class _Membership:
                 if when is None:
                     continue
                 if kind == "joinConversation":
-                    ids = event.get("participantsSnapshot") or []
+                    ids = _as_list(event.get("participantsSnapshot"))
                 elif kind == "messageCreate":
                     ids = [event.get("senderId")]
                 else:
-                    ids = event.get("userIds") or []
+                    ids = _as_list(event.get("userIds"))
                 change = "leave" if kind == "participantsLeave" else "join"
-                members = frozenset(str(i) for i in ids if str(i).isdigit())
+                members = frozenset(str(i) for i in ids if _is_id(str(i)))
                 self._changes.append((when, change, members))
         # Archives list entries newest first; replay them oldest first.
         self._changes.sort(key=lambda change: change[0])
@@ -386,4 +383,18 @@ def _timestamp(value: object) -> dt.datetime | None:
     if parsed.tzinfo is None:
         # Archive timestamps end in "Z"; a bare one is taken as UTC too.
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        # Year 1 or 9999 pushed past the calendar's end by the offset.
+        return None
+
+
+def _as_list(value: object) -> list:
+    """Return ``value`` if it is a JSON array, else [] (a damaged file)."""
+    return value if isinstance(value, list) else []
+
+
+def _is_id(value: str) -> bool:
+    # ASCII only: str.isdigit() also takes "²", which int() refuses.
+    return value.isascii() and value.isdigit()

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,70 +16,195 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ProviderAccount',
+            name="ProviderAccount",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('google', 'Google'), ('twitter', 'Twitter/X')], max_length=16)),
-                ('account_id', models.CharField(help_text='Email or X user id', max_length=255)),
-                ('account_name', models.CharField(blank=True, max_length=255)),
-                ('access_token', syncjobs.fields.EncryptedTextField(blank=True, default='')),
-                ('refresh_token', syncjobs.fields.EncryptedTextField(blank=True, default='')),
-                ('token_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('scopes', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('connected', 'Connected'), ('reauth_required', 'Re-authorisation needed')], default='connected', max_length=16)),
-                ('cursor', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='provider_accounts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("google", "Google"), ("twitter", "Twitter/X")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "account_id",
+                    models.CharField(help_text="Email or X user id", max_length=255),
+                ),
+                ("account_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "access_token",
+                    syncjobs.fields.EncryptedTextField(blank=True, default=""),
+                ),
+                (
+                    "refresh_token",
+                    syncjobs.fields.EncryptedTextField(blank=True, default=""),
+                ),
+                ("token_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("scopes", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("connected", "Connected"),
+                            ("reauth_required", "Re-authorisation needed"),
+                        ],
+                        default="connected",
+                        max_length=16,
+                    ),
+                ),
+                ("cursor", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="provider_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SyncLock',
+            name="SyncLock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform', models.CharField(max_length=32)),
-                ('holder', models.CharField(blank=True, default='', max_length=64)),
-                ('locked_until', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("platform", models.CharField(max_length=32)),
+                ("holder", models.CharField(blank=True, default="", max_length=64)),
+                ("locked_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('platform', models.CharField(choices=[('gmail', 'Gmail'), ('google_contacts', 'Google Contacts'), ('google_calendar', 'Google Calendar'), ('twitter', 'Twitter/X'), ('linkedin', 'LinkedIn'), ('import', 'File import'), ('scoring', 'Rescoring')], max_length=32)),
-                ('sync_type', models.CharField(choices=[('scheduled', 'Scheduled'), ('manual', 'Manual'), ('webhook', 'Webhook'), ('import', 'Import')], max_length=16)),
-                ('status', models.CharField(choices=[('started', 'Started'), ('success', 'Success'), ('partial', 'Partial'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='started', max_length=16)),
-                ('started_at', models.DateTimeField()),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('records_fetched', models.PositiveIntegerField(default=0)),
-                ('records_created', models.PositiveIntegerField(default=0)),
-                ('records_updated', models.PositiveIntegerField(default=0)),
-                ('records_skipped', models.PositiveIntegerField(default=0)),
-                ('records_failed', models.PositiveIntegerField(default=0)),
-                ('contacts_rescored', models.PositiveIntegerField(default=0)),
-                ('query_count', models.PositiveIntegerField(default=0)),
-                ('error_message', models.TextField(blank=True, null=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='runs', to='syncjobs.provideraccount')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "platform",
+                    models.CharField(
+                        choices=[
+                            ("gmail", "Gmail"),
+                            ("google_contacts", "Google Contacts"),
+                            ("google_calendar", "Google Calendar"),
+                            ("twitter", "Twitter/X"),
+                            ("linkedin", "LinkedIn"),
+                            ("import", "File import"),
+                            ("scoring", "Rescoring"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "sync_type",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("manual", "Manual"),
+                            ("webhook", "Webhook"),
+                            ("import", "Import"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("started", "Started"),
+                            ("success", "Success"),
+                            ("partial", "Partial"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="started",
+                        max_length=16,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("records_fetched", models.PositiveIntegerField(default=0)),
+                ("records_created", models.PositiveIntegerField(default=0)),
+                ("records_updated", models.PositiveIntegerField(default=0)),
+                ("records_skipped", models.PositiveIntegerField(default=0)),
+                ("records_failed", models.PositiveIntegerField(default=0)),
+                ("contacts_rescored", models.PositiveIntegerField(default=0)),
+                ("query_count", models.PositiveIntegerField(default=0)),
+                ("error_message", models.TextField(blank=True, null=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="runs",
+                        to="syncjobs.provideraccount",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_runs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='provideraccount',
-            constraint=models.UniqueConstraint(fields=('owner', 'kind', 'account_id'), name='provider_account_unique'),
+            model_name="provideraccount",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "kind", "account_id"), name="provider_account_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='synclock',
-            constraint=models.UniqueConstraint(fields=('owner', 'platform'), name='synclock_unique'),
+            model_name="synclock",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "platform"), name="synclock_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['owner', '-started_at'], name='syncrun_owner_started'),
+            model_name="syncrun",
+            index=models.Index(
+                fields=["owner", "-started_at"], name="syncrun_owner_started"
+            ),
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['owner', 'platform', 'status'], name='syncrun_owner_platform'),
+            model_name="syncrun",
+            index=models.Index(
+                fields=["owner", "platform", "status"], name="syncrun_owner_platform"
+            ),
         ),
     ]

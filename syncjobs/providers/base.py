@@ -76,7 +76,11 @@ class Provider:
     platform: str = ""
 
     def fetch(
-        self, *, credentials: AccountCredentials, cursor: dict[str, str], now: dt.datetime
+        self,
+        *,
+        credentials: AccountCredentials,
+        cursor: dict[str, str],
+        now: dt.datetime,
     ) -> ParseResult:
         """Return what changed since ``cursor``, with the next cursor set.
 

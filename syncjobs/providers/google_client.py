@@ -46,9 +46,13 @@ def google_credentials(account: AccountCredentials) -> Credentials:
     except google.auth.exceptions.RefreshError as exc:
         if "invalid_grant" in str(exc):
             raise TokenRevoked(f"{account.account_id}: {exc}") from exc
-        raise ProviderError(f"{account.account_id}: token refresh failed: {exc}") from exc
+        raise ProviderError(
+            f"{account.account_id}: token refresh failed: {exc}"
+        ) from exc
     except google.auth.exceptions.TransportError as exc:
-        raise ProviderError(f"{account.account_id}: token endpoint unreachable") from exc
+        raise ProviderError(
+            f"{account.account_id}: token endpoint unreachable"
+        ) from exc
     if account.on_refresh is not None:
         new_expiry = credentials.expiry
         if new_expiry is not None:

@@ -20,8 +20,8 @@ from contacts.scoring import (
     contact_score_breakdown,
     contacts_rescore,
     frequency_score,
-    reciprocity_score,
     recency_score,
+    reciprocity_score,
     round_half_up,
     score_breakdown,
     tenure_score,
@@ -54,8 +54,12 @@ def ago(days: float) -> dt.datetime:
         (0, 0, 0),
     ],
 )
-def test_reciprocity_follows_the_ratio_and_rounds_halves_up(inbound, outbound, expected):
-    assert reciprocity_score(ScoreInputs(inbound=inbound, outbound=outbound)) == expected
+def test_reciprocity_follows_the_ratio_and_rounds_halves_up(
+    inbound, outbound, expected
+):
+    assert (
+        reciprocity_score(ScoreInputs(inbound=inbound, outbound=outbound)) == expected
+    )
 
 
 def test_reciprocity_weighs_older_years_less():
@@ -145,14 +149,22 @@ def test_total_is_capped_at_ten_and_components_sum_below_the_cap():
 
 
 def test_round_half_up_absorbs_float_noise():
-    assert [round_half_up(x) for x in (0.5, 1.5, 2.5, 2.4999999999, 3.49)] == [1, 2, 3, 3, 3]
+    assert [round_half_up(x) for x in (0.5, 1.5, 2.5, 2.4999999999, 3.49)] == [
+        1,
+        2,
+        3,
+        3,
+        3,
+    ]
 
 
 # --- through the database ---------------------------------------------------
 
 
 def _contact(owner, **fields) -> Contact:
-    return Contact.objects.create(owner=owner, full_name=fields.pop("name", "X"), **fields)
+    return Contact.objects.create(
+        owner=owner, full_name=fields.pop("name", "X"), **fields
+    )
 
 
 def _interactions(contact, specs):
@@ -194,7 +206,9 @@ class TestOriginalGoldenCases:
         specs += [("email", "inbound", ago(d)) for d in (1, 2, 3)]
         specs += [("telegram", "inbound", ago(d)) for d in (4, 5, 6)]
         _interactions(c, specs)
-        assert _score(c) == 9  # reciprocity 3 (6 in / 8 out), recency 3, freq 2, breadth 1
+        assert (
+            _score(c) == 9
+        )  # reciprocity 3 (6 in / 8 out), recency 3, freq 2, breadth 1
 
     def test_old_balanced_scores_five(self, alice):
         c = _contact(alice)
@@ -205,8 +219,12 @@ class TestOriginalGoldenCases:
 
     def test_a_second_platform_adds_exactly_one(self, alice):
         single, multi = _contact(alice, name="S"), _contact(alice, name="M")
-        _interactions(single, [("email", "outbound", ago(5)), ("email", "inbound", ago(5))])
-        _interactions(multi, [("email", "outbound", ago(5)), ("telegram", "inbound", ago(5))])
+        _interactions(
+            single, [("email", "outbound", ago(5)), ("email", "inbound", ago(5))]
+        )
+        _interactions(
+            multi, [("email", "outbound", ago(5)), ("telegram", "inbound", ago(5))]
+        )
         assert (_score(single), _score(multi)) == (7, 8)
 
     def test_cap_at_ten(self, alice):
@@ -229,11 +247,17 @@ class TestOriginalGoldenCases:
         _interactions(zero, [("email", "inbound", ago(90 + 9 * i)) for i in range(10)])
         _interactions(
             one,
-            [("email", ("inbound", "outbound")[i % 2], ago(400 + 5 * i)) for i in range(22)],
+            [
+                ("email", ("inbound", "outbound")[i % 2], ago(400 + 5 * i))
+                for i in range(22)
+            ],
         )
         _interactions(
             two,
-            [("email", ("inbound", "outbound")[i % 2], ago(800 + 7 * i)) for i in range(55)],
+            [
+                ("email", ("inbound", "outbound")[i % 2], ago(800 + 7 * i))
+                for i in range(55)
+            ],
         )
         tenures = [contact_score_breakdown(c, now=NOW).tenure for c in (zero, one, two)]
         assert tenures == [0, 1, 2]
@@ -294,12 +318,20 @@ class TestKnownBugB01LongQuietRelationships:
     def test_old_history_keeps_a_score_and_recent_history_beats_it(self, alice):
         a, b, c = (_contact(alice, name=n) for n in "ABC")
         self._history(
-            a, dt.datetime(2019, 6, 1, tzinfo=dt.UTC), dt.datetime(2021, 6, 1, tzinfo=dt.UTC)
+            a,
+            dt.datetime(2019, 6, 1, tzinfo=dt.UTC),
+            dt.datetime(2021, 6, 1, tzinfo=dt.UTC),
         )
-        _interactions(a, [("telegram", "outbound", dt.datetime(2026, 3, 1, tzinfo=dt.UTC))])
+        _interactions(
+            a, [("telegram", "outbound", dt.datetime(2026, 3, 1, tzinfo=dt.UTC))]
+        )
         _interactions(b, [("email", "inbound", dt.datetime(2019, 7, 1, tzinfo=dt.UTC))])
-        self._history(c, self.NOW - dt.timedelta(days=364), self.NOW - dt.timedelta(days=1))
-        _interactions(c, [("telegram", "outbound", dt.datetime(2026, 3, 1, tzinfo=dt.UTC))])
+        self._history(
+            c, self.NOW - dt.timedelta(days=364), self.NOW - dt.timedelta(days=1)
+        )
+        _interactions(
+            c, [("telegram", "outbound", dt.datetime(2026, 3, 1, tzinfo=dt.UTC))]
+        )
 
         a_breakdown = contact_score_breakdown(a, now=self.NOW)
         assert a_breakdown.total > 0

@@ -74,8 +74,16 @@ def test_every_job_agrees_with_the_original_and_writes_its_files(tmp_path):
     assert [r for r in latest["results"] if not r["leak_free"]] == []
     assert {r["size"] for r in latest["results"]} == {TINY}
     assert {r["repeats"] for r in latest["results"]} == {1}
-    overdue_rows = {r["path"]: r["rows"] for r in latest["results"] if r["job"] == "overdue"}
-    assert overdue_rows == {"before": 10, "ours": 10, "ours-api": 10, "ours-sql": 10, "floor": 10}
+    overdue_rows = {
+        r["path"]: r["rows"] for r in latest["results"] if r["job"] == "overdue"
+    }
+    assert overdue_rows == {
+        "before": 10,
+        "ours": 10,
+        "ours-api": 10,
+        "ours-sql": 10,
+        "floor": 10,
+    }
     list_rows = {r["rows"] for r in latest["results"] if r["job"].startswith("list-")}
     assert list_rows == {50}
 
@@ -135,7 +143,9 @@ def test_the_same_size_seeds_the_same_contacts_and_a_tenth_for_the_other_user():
     main, other = seed.benchmark_users()
     ids = set(Contact.objects.filter(owner=main).values_list("id", flat=True))
     references = set(
-        Interaction.objects.filter(owner=main).values_list("raw_reference_id", flat=True)
+        Interaction.objects.filter(owner=main).values_list(
+            "raw_reference_id", flat=True
+        )
     )
 
     second = seed.seed_dataset(size=TINY, now=NOW)
@@ -144,7 +154,11 @@ def test_the_same_size_seeds_the_same_contacts_and_a_tenth_for_the_other_user():
     assert second.interactions == first.interactions
     assert set(Contact.objects.filter(owner=main).values_list("id", flat=True)) == ids
     assert (
-        set(Interaction.objects.filter(owner=main).values_list("raw_reference_id", flat=True))
+        set(
+            Interaction.objects.filter(owner=main).values_list(
+                "raw_reference_id", flat=True
+            )
+        )
         == references
     )
     assert Contact.objects.filter(owner=other).count() == TINY // 10
@@ -177,7 +191,9 @@ def _bday(owner: User, name: str, month: int, day: int, **fields) -> Contact:
 def _birthday_answers(owner: User, today: dt.date) -> tuple[list, list]:
     old = [
         (c.full_name, days)
-        for c, days in before.before_upcoming_birthdays(owner=owner, today=today, days=7)
+        for c, days in before.before_upcoming_birthdays(
+            owner=owner, today=today, days=7
+        )
     ]
     ours = [
         (c.full_name, c.birthday_days_until)
@@ -226,10 +242,18 @@ def test_the_before_overdue_counts_calendar_days_past_each_priority(alice, bob):
         owner=bob, full_name="Bob's", last_interaction_at=NOW - dt.timedelta(days=900)
     )
 
-    old = [(c.full_name, days) for c, days in before.before_overdue(owner=alice, now=NOW)]
-    ours = [(c.full_name, c.days_overdue) for c in contacts_overdue(owner=alice, now=NOW)]
+    old = [
+        (c.full_name, days) for c, days in before.before_overdue(owner=alice, now=NOW)
+    ]
+    ours = [
+        (c.full_name, c.days_overdue) for c in contacts_overdue(owner=alice, now=NOW)
+    ]
 
-    assert old == ours == [("Low Twohundred", 20), ("High Forty", 10), ("Medium Sixtyone", 1)]
+    assert (
+        old
+        == ours
+        == [("Low Twohundred", 20), ("High Forty", 10), ("Medium Sixtyone", 1)]
+    )
 
 
 @pytest.mark.django_db
@@ -252,7 +276,9 @@ def test_the_originals_batch_rescoring_writes_the_scores_contacts_rescore_writes
         return scores
 
     old = scores_after(lambda: before.before_batch_update_scores(owner=main, now=NOW))
-    per_contact = scores_after(lambda: before.before_rescore_per_contact(owner=main, now=NOW))
+    per_contact = scores_after(
+        lambda: before.before_rescore_per_contact(owner=main, now=NOW)
+    )
     ours = scores_after(
         lambda: contacts_rescore(contacts=Contact.objects.filter(owner=main), now=NOW)
     )

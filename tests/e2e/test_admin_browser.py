@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.signals import got_request_exception
 from django.utils import timezone
+from pytest_django.live_server_helper import LiveServer
 
 from contacts.models import Contact, Interaction, User
 from contacts.services import contact_create
@@ -45,7 +46,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1400,1000",
+    "--window-size=1920,1080",
 )
 WAIT_SECONDS = 10
 STAFF_PASSWORD = "support-pass-e2e-1"
@@ -160,6 +161,14 @@ class ServerErrors(logging.Handler):
     def on_exception(self, sender=None, request=None, **_) -> None:
         path = getattr(request, "path", "?")
         self.seen.append(f"exception in a view: {path}")
+
+
+@pytest.fixture
+def live_server(transactional_db):
+    """The live server on 127.0.0.1 (pytest-django's own would be on localhost)."""
+    server = LiveServer("127.0.0.1")
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -290,6 +299,9 @@ class Walk:
             ec.presence_of_element_located((By.CSS_SELECTOR, css))
         )
 
+    def scroll_to(self, element) -> None:
+        self.driver.execute_script("arguments[0].scrollIntoView();", element)
+
     def texts(self, css: str) -> list[str]:
         return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, css)]
 
@@ -357,7 +369,7 @@ def test_support_staff_find_a_contact_and_run_a_sync_from_the_admin(
 
     # 3. Open it: its interactions, newest first, inline.
     browser.find_element(By.LINK_TEXT, "Morgan Reyes").click()
-    walk.wait_for("#interactions-group")
+    walk.scroll_to(walk.wait_for("#interactions-group"))
     walk.step("contact-interactions")
     inline = "#interactions-group tbody tr.form-row td.field-"
     assert walk.texts(inline + "content_preview") == [
