@@ -74,7 +74,8 @@ class ContactSerializer(serializers.ModelSerializer):
         fields = CONTACT_FIELDS
         read_only_fields = CONTACT_FIELDS
 
-    @extend_schema_field(OpenApiTypes.UUID)
+    # Nullable: it is always null, and the schema said it never was.
+    @extend_schema_field({"type": "string", "format": "uuid", "nullable": True})
     def get_organization_id(self, contact: Contact) -> None:
         # Organisations are not modelled; the key stays for the original's
         # clients, always null.

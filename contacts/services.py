@@ -18,8 +18,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
+from django.db.models import BooleanField, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from contacts.models import (
@@ -165,6 +166,59 @@ def contact_update(*, contact: Contact, data: dict, by_user: bool = True) -> Con
     if {"emails", "tags"} & data.keys():
         contacts_sync_lookup_rows(contacts=[contact], replace=True)
     return contact
+
+
+# --- the owner's write lock --------------------------------------------------
+
+# First key of pg_advisory_xact_lock(int, int): the owner's write lock ("CRM").
+OWNER_WRITE_LOCK_SPACE = 0x43524D
+_OWNER_WRITE_LOCK_SQL = "pg_advisory_xact_lock(%s, %s)"
+
+
+def _owner_lock_key(owner_id) -> int:
+    # Any 32 bits of the owner's uuid: two owners sharing a key only wait
+    # for each other now and then.
+    return int.from_bytes(uuid.UUID(str(owner_id)).bytes[:4], "big", signed=True)
+
+
+def owner_write_lock(*, owner_id) -> None:
+    """Wait for the owner's write lock and hold it until the transaction ends.
+
+    Every writer of an owner's contacts from outside (syncs, imports, the
+    LinkedIn push, rescores) takes it before its first read. Without it two
+    READ COMMITTED transactions both read "no such contact", both create
+    one, and a rescore misses the other's uncommitted interactions. The
+    per-provider SyncLock does not help: imports and pushes have none, and
+    two providers of one user hold two different ones.
+
+    On SQLite the transaction's ``BEGIN IMMEDIATE`` already makes writers
+    take turns, so there is nothing to do.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_OWNER_WRITE_LOCK_SQL}",
+            [OWNER_WRITE_LOCK_SPACE, _owner_lock_key(owner_id)],
+        )
+
+
+def owner_write_lock_condition(*, owner_id) -> Q:
+    """Return a filter that takes ``owner_write_lock`` when its query runs.
+
+    For writers with a statement budget (the push): the lock rides in their
+    first SELECT instead of costing a statement of its own. The lock call
+    sits in an uncorrelated sub-select, which PostgreSQL runs once, before
+    reading any row, even when no row matches. Empty on SQLite.
+    """
+    if connection.vendor != "postgresql":
+        return Q()
+    taken = RawSQL(
+        f"(SELECT 1 FROM (SELECT {_OWNER_WRITE_LOCK_SQL}) AS owner_lock) = 1",
+        (OWNER_WRITE_LOCK_SPACE, _owner_lock_key(owner_id)),
+        output_field=BooleanField(),
+    )
+    return Q(taken)
 
 
 # --- bulk upsert from records ------------------------------------------------

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from contacts.models import Contact, Interaction, User
+from contacts.services import owner_write_lock_condition
 from linkedin.profile_urls import normalise_profile_url, profile_id_from_url
 from linkedin.serializers import PushMessage, PushProfile
 
@@ -154,16 +155,26 @@ def is_backfill_candidate(contact: Contact) -> bool:
     )
 
 
-def interaction_keys_existing(*, owner: User, keys: Iterable[str]) -> set[str]:
-    """Return which of ``keys`` are already stored for ``owner`` (one query)."""
+def interaction_keys_existing(
+    *, owner: User, keys: Iterable[str], write_lock: bool = False
+) -> set[str]:
+    """Return which of ``keys`` are already stored for ``owner`` (one query).
+
+    With ``write_lock`` the same query first takes the owner's write lock
+    (``contacts.services.owner_write_lock``). Its rows are then read as of
+    the moment the query started, which may be before the wait: a writer
+    that committed meanwhile is missing from them, though not from the
+    queries that follow.
+    """
     keys = list(dict.fromkeys(keys))
     if not keys:
         return set()
-    return set(
-        Interaction.objects.filter(
-            owner=owner, platform=PLATFORM, raw_reference_id__in=keys
-        ).values_list("raw_reference_id", flat=True)
+    stored = Interaction.objects.filter(
+        owner=owner, platform=PLATFORM, raw_reference_id__in=keys
     )
+    if write_lock:
+        stored = stored.filter(owner_write_lock_condition(owner_id=owner.pk))
+    return set(stored.values_list("raw_reference_id", flat=True))
 
 
 def contacts_for_push(

@@ -52,7 +52,10 @@ _TEXT_ERRORS = {
     "required": "required",
     "max_length": "longer than {max_length} characters",
 }
-_OBJECT_ERRORS = {"invalid": "must be an object, got {datatype}"}
+_OBJECT_ERRORS = {
+    "invalid": "must be an object, got {datatype}",
+    "null": "must be an object, got null",
+}
 _LIST_ERRORS = {"not_a_list": "must be a list, got {input_type}"}
 
 
@@ -76,7 +79,17 @@ def parse_timestamp(value: str) -> dt.datetime:
     moment = dt.datetime.fromisoformat(value.strip())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        # Stored in UTC: year 1 or 9999 pushed past the calendar's end by
+        # the offset cannot be stored (it was a 500).
+        moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise TimestampOutOfRange("outside the years 1 to 9999 in UTC") from None
     return moment
+
+
+class TimestampOutOfRange(ValueError):
+    """An ISO-8601 time that has no UTC equivalent in the calendar."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,18 @@ class PushPayload:
     messages: tuple[PushMessage, ...]
 
 
-class ProfileSerializer(serializers.Serializer):
+class _ItemSerializer(serializers.Serializer):
+    """An item of the profiles or messages list: an object, never null."""
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        # DRF hands allow_null to the child too, which let a null item
+        # through validation and crash the push with a 500; here null is
+        # allowed for the list only.
+        return serializers.ListSerializer(*args, child=cls(), **kwargs)
+
+
+class ProfileSerializer(_ItemSerializer):
     profile_id = _optional_text(max_length=PROFILE_ID_MAX)
     profile_url = _optional_text(max_length=PROFILE_URL_MAX)
     full_name = _optional_text()
@@ -149,7 +173,7 @@ class ProfileSerializer(serializers.Serializer):
         return attrs
 
 
-class MessageSerializer(serializers.Serializer):
+class MessageSerializer(_ItemSerializer):
     profile_id = _optional_text(max_length=PROFILE_ID_MAX)
     profile_name = _optional_text()
     direction = serializers.CharField(error_messages=_TEXT_ERRORS)
@@ -173,6 +197,8 @@ class MessageSerializer(serializers.Serializer):
     def validate_timestamp(self, value: str) -> str:
         try:
             parse_timestamp(value)
+        except TimestampOutOfRange as exc:
+            raise ValidationError(str(exc)) from None
         except ValueError:
             raise ValidationError("not an ISO-8601 time") from None
         return value

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Interaction, User
 from contacts.scoring import contacts_rescore_ids
-from contacts.services import suggestions_dismiss_for_new_activity
+from contacts.services import owner_write_lock, suggestions_dismiss_for_new_activity
 from linkedin.avatars import (
     AvatarImage,
     avatar_save,
@@ -328,7 +328,17 @@ def _backfill_needed(push: _Push) -> list[dict]:
 def _apply(owner: User, payload: PushPayload, now: dt.datetime) -> PushResult:
     result = PushResult()
     keys = [message_dedup_key(m) for m in payload.messages]
-    stored = interaction_keys_existing(owner=owner, keys=keys)
+    # The owner's write lock comes before the contact lookup, so that a
+    # concurrent sync, import or identical push is seen whole: no second
+    # contact for a new person, no stale fields written back, no rescore
+    # that misses the other's messages. It rides in the stored-keys SELECT
+    # when there is one (the push has a statement budget).
+    # Missing: that SELECT reads as of its own start, before the wait, so
+    # messages a concurrent push stored meanwhile count as created here
+    # (the unique key drops the rows; the counts and the SyncRun say more).
+    if not keys:
+        owner_write_lock(owner_id=owner.pk)
+    stored = interaction_keys_existing(owner=owner, keys=keys, write_lock=True)
 
     # Stored keys, and keys repeated within this push, are skipped before
     # any contact is looked up: a skipped message creates no stub.

@@ -26,7 +26,11 @@ class SyncLocked(Exception):
 
 
 def sync_lock_claim(
-    *, owner, platform: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+    *,
+    owner,
+    platform: str,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    holder: str | None = None,
 ) -> str:
     """Claim the (owner, platform) lock and return the holder token.
 
@@ -34,13 +38,24 @@ def sync_lock_claim(
     free or expired lease, and the rowcount says who won: two workers
     racing here cannot both see 1 (a read-then-write check could let both
     pass). The ttl frees the lease of a worker that died mid-run.
+
+    A ``holder`` named by the caller (the Celery task id) also matches a
+    lease it holds already: that is the same task handed out again because
+    its worker died mid-run, and without this it would be skipped until
+    the dead run's lease expired (an hour). Two deliveries of one task can
+    then run together (Redis hands a task out again while it still runs
+    once it is older than the visibility timeout); the owner's write lock
+    keeps their writes apart.
     """
     now = timezone.now()
     lock, _ = SyncLock.objects.get_or_create(owner=owner, platform=platform)
-    holder = uuid.uuid4().hex
+    claimable = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    if holder:
+        claimable |= Q(holder=holder)
+    holder = holder or uuid.uuid4().hex
     claimed = (
         SyncLock.objects.filter(pk=lock.pk)
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .filter(claimable)
         .update(holder=holder, locked_until=now + dt.timedelta(seconds=ttl_seconds))
     )
     if claimed != 1:
@@ -66,14 +81,20 @@ def sync_lock_release(*, owner, platform: str, holder: str) -> None:
 
 @contextmanager
 def sync_lock(
-    *, owner, platform: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+    *,
+    owner,
+    platform: str,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    holder: str | None = None,
 ) -> Iterator[str]:
     """Hold the (owner, platform) lock for the block; raise SyncLocked if taken.
 
     Claim it outside any work transaction: a claim that is not committed is
-    invisible to the other workers.
+    invisible to the other workers. ``holder`` is as for ``sync_lock_claim``.
     """
-    holder = sync_lock_claim(owner=owner, platform=platform, ttl_seconds=ttl_seconds)
+    holder = sync_lock_claim(
+        owner=owner, platform=platform, ttl_seconds=ttl_seconds, holder=holder
+    )
     try:
         yield holder
     finally:

@@ -220,7 +220,12 @@ def _sync_user(
         result["accounts"] += 1
         try:
             run = services.sync_provider(
-                account=account, platform=platform, trigger=trigger
+                account=account,
+                platform=platform,
+                trigger=trigger,
+                # The task id: a redelivery of this task after its worker
+                # died takes over the lock the dead run left claimed.
+                lock_holder=task.request.id,
             )
         except SyncLocked:
             result["skipped"] += 1

@@ -180,6 +180,11 @@ def print_report(console: Console, run: BenchmarkRun) -> list[dict]:
         f"Django {machine['django']}"
     )
     console.print(results_table(run.results, title=f"Jobs ({run.vendor})"))
+    for row in run.results:
+        if row["note"]:
+            console.print(
+                f"  {row['job']} {row['size']:,} {row['path']}: {row['note']}"
+            )
     if run.silk:
         silk = Table(title="silk on every request", title_justify="left")
         for column in (

@@ -266,12 +266,10 @@ def test_the_originals_batch_rescoring_writes_the_scores_contacts_rescore_writes
         with transaction.atomic():
             Contact.objects.filter(owner=main).update(**zero)
             rescore()
-            scores = dict(
-                (pk, (score, count))
-                for pk, score, count in Contact.objects.filter(owner=main).values_list(
-                    "id", "relationship_score", "interaction_count"
-                )
+            rows = Contact.objects.filter(owner=main).values_list(
+                "id", "relationship_score", "interaction_count"
             )
+            scores = {pk: (score, count) for pk, score, count in rows}
             transaction.set_rollback(True)
         return scores
 

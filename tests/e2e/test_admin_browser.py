@@ -353,9 +353,9 @@ def test_support_staff_find_a_contact_and_run_a_sync_from_the_admin(
     browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
     walk.wait_for("#user-tools")
     walk.step("index")
-    assert browser.find_element(By.CSS_SELECTOR, "#user-tools strong").text == (
-        "SUPPORT@EXAMPLE.COM"
-    )
+    # Lower-cased: the admin's stylesheet shows the name in capitals.
+    signed_in = browser.find_element(By.CSS_SELECTOR, "#user-tools strong").text
+    assert signed_in.lower() == "support@example.com"
 
     # 2. Find the contact by email.
     walk.open("/admin/contacts/contact/")
@@ -379,7 +379,20 @@ def test_support_staff_find_a_contact_and_run_a_sync_from_the_admin(
     ]
     assert walk.texts(inline + "direction") == ["Inbound", "Outbound", "Inbound"]
 
-    # 4. Run a sync of the Google account from the admin action.
+    # 4. Correct the company and save, read-only inline and all.
+    company = browser.find_element(By.ID, "id_company")
+    company.clear()
+    company.send_keys("Globex Corp")
+    browser.find_element(By.CSS_SELECTOR, "input[name=_save]").click()
+    walk.wait_for("ul.messagelist")
+    walk.step("contact-saved")
+    assert walk.texts("ul.messagelist li") == [
+        "The contact “Morgan Reyes” was changed successfully."
+    ]
+    morgan.refresh_from_db()
+    assert (morgan.company, morgan.user_edited_fields) == ("Globex Corp", ["company"])
+
+    # 5. Run a sync of the Google account from the admin action.
     walk.open("/admin/syncjobs/provideraccount/")
     walk.wait_for("#result_list")
     browser.find_element(
@@ -397,7 +410,7 @@ def test_support_staff_find_a_contact_and_run_a_sync_from_the_admin(
         "sync_google_contacts_for_user, sync_google_calendar_for_user"
     ]
 
-    # 5. The new runs on the timeline, with their counts.
+    # 6. The new runs on the timeline, with their counts.
     walk.open("/admin/syncjobs/syncrun/")
     walk.wait_for("#result_list")
     walk.step("sync-timeline")
@@ -422,7 +435,7 @@ def test_support_staff_find_a_contact_and_run_a_sync_from_the_admin(
         ("Gmail", "Manual", "Success", "2", "2", "0", "0", "0"),
     ]
 
-    # 6. One run's page: its details.
+    # 7. One run's page: its details.
     browser.find_elements(By.CSS_SELECTOR, "#result_list tbody th a")[-1].click()
     walk.wait_for(".field-details_pretty pre")
     walk.step("sync-run")
@@ -447,4 +460,4 @@ def test_support_staff_find_a_contact_and_run_a_sync_from_the_admin(
     assert server_errors.seen == []
     assert [r for r in walk.responses if r[0] >= 500] == []
     assert walk.console_errors() == []
-    assert walk.steps == 8
+    assert walk.steps == 9
