@@ -184,12 +184,13 @@ def _owner_lock_key(owner_id) -> int:
 def owner_write_lock(*, owner_id) -> None:
     """Wait for the owner's write lock and hold it until the transaction ends.
 
-    Every writer of an owner's contacts from outside (syncs, imports, the
-    LinkedIn push, rescores) takes it before its first read. Without it two
-    READ COMMITTED transactions both read "no such contact", both create
-    one, and a rescore misses the other's uncommitted interactions. The
-    per-provider SyncLock does not help: imports and pushes have none, and
-    two providers of one user hold two different ones.
+    Syncs, imports and the LinkedIn push take it before their first read.
+    Without it two READ COMMITTED transactions both read "no such contact"
+    and both create one, each writes back fields as it read them, and each
+    rescore misses the other's uncommitted interactions. The per-provider
+    SyncLock does not help: imports and pushes have none, and two providers
+    of one user hold two different ones. Take it inside the transaction:
+    in autocommit it is let go again at once.
 
     On SQLite the transaction's ``BEGIN IMMEDIATE`` already makes writers
     take turns, so there is nothing to do.
@@ -209,7 +210,9 @@ def owner_write_lock_condition(*, owner_id) -> Q:
     For writers with a statement budget (the push): the lock rides in their
     first SELECT instead of costing a statement of its own. The lock call
     sits in an uncorrelated sub-select, which PostgreSQL runs once, before
-    reading any row, even when no row matches. Empty on SQLite.
+    reading any row, even when no row matches. That query's own rows are
+    read as of its start, which may be before the wait; the statements
+    after it see everything committed meanwhile. Empty on SQLite.
     """
     if connection.vendor != "postgresql":
         return Q()

@@ -441,13 +441,16 @@ def _contacts(
 
 
 class _TableWriter:
-    """Insert attname dicts into one model's table with ``executemany``.
+    """Insert attname dicts into one model's table: ``executemany``, or COPY.
 
     Used instead of ``bulk_create``: at 1,000,000 interactions bulk_create's
     per-value preparation and SQLite's 999-parameter batches made seeding
     take four minutes. Values are converted once per column kind with the
     backend's own adapters, so what lands in the table is what the ORM
-    would have written; columns not given get the field's default.
+    would have written; columns not given get the field's default. On
+    PostgreSQL the rows go through ``COPY ... FROM STDIN`` (psycopg's
+    ``Cursor.copy``), which is several times faster than even pipelined
+    INSERTs.
     """
 
     def __init__(self, model) -> None:
@@ -465,9 +468,9 @@ class _TableWriter:
         ]
         columns = ", ".join(quote(f.column) for f in fields)
         marks = ", ".join(["%s"] * len(fields))
-        self.sql = (
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
-        )
+        table = quote(model._meta.db_table)
+        self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
         self.model = model
 
     @staticmethod
@@ -501,8 +504,15 @@ class _TableWriter:
                     values.append(default)
             params.append(values)
         with connection.cursor() as cursor:
-            for start in range(0, len(params), BATCH_SIZE):
-                cursor.executemany(self.sql, params[start : start + BATCH_SIZE])
+            if connection.vendor == "postgresql":
+                # Django's cursor wrapper has no copy(); the psycopg cursor
+                # under it does, on the same connection and transaction.
+                with cursor.cursor.copy(self.copy_sql) as copy:
+                    for values in params:
+                        copy.write_row(values)
+            else:
+                for start in range(0, len(params), BATCH_SIZE):
+                    cursor.executemany(self.sql, params[start : start + BATCH_SIZE])
         return len(rows)
 
 

@@ -218,7 +218,9 @@ def _interaction(
         return None
     try:
         started = _start(event.get("start"))
-    except ValueError as exc:
+    # OverflowError: a start on the calendar's last (or first) day whose
+    # offset moves it past the end once in UTC.
+    except (ValueError, OverflowError) as exc:
         result.errors.append(RecordProblem(position, f"unreadable start: {exc}"))
         return None
     if started is None:

@@ -463,7 +463,8 @@ def _call(now: dt.datetime, method: Callable[..., Any], *args, **params) -> dict
 
 def _as_int(value: object) -> int | None:
     text = str(value) if value is not None else ""
-    return int(text) if text.isdigit() else None
+    # isascii: str.isdigit() also takes "²", which int() refuses.
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def refresh_twitter_token(

@@ -3,8 +3,8 @@
 The files are small real-format exports (vCard 3.0, mbox, LinkedIn
 Connections.csv) of a few hundred numbered people, written to a tmp_path.
 ``owner_state`` returns an owner's contacts and interactions without ids or
-timestamps, so that two owners who got the same data by different routes
-(a crash and a re-run, or one clean run) compare equal.
+timestamps, so that what a crash and a re-run leave compares equal to what
+one clean run leaves.
 """
 
 from __future__ import annotations

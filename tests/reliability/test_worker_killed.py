@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pytest
 from celery.exceptions import AlwaysEagerIgnored
+from kombu import Exchange, Queue
 
 from contacts.models import Contact
 from crm.celery import app as celery_app
@@ -47,13 +48,6 @@ from tests.reliability.slow_worker import MARKER_ENV, PEOPLE, SECONDS_ENV
 from tests.syncjobs.test_celery_worker import REPO_ROOT, _database_url
 
 VISIBILITY_SECONDS = 3
-TRANSPORT_OPTIONS = {
-    "visibility_timeout": VISIBILITY_SECONDS,
-    # Look for abandoned messages every second (kombu's default is about
-    # every 100 s), so a new worker picks the message up soon after.
-    "unacked_restore_interval": 1,
-    "unacked_restore_throttle": 1,
-}
 TEST_SECONDS = 80
 TASK = "syncjobs.tasks.sync_google_contacts_for_user"
 
@@ -68,6 +62,23 @@ pytestmark = [
     postgres_only,
     pytest.mark.django_db(transaction=True),
 ]
+
+
+def transport_options(queue: str) -> dict:
+    """Return the Redis transport options of this test's workers."""
+    return {
+        "visibility_timeout": VISIBILITY_SECONDS,
+        # Look for abandoned messages every second (kombu's default is about
+        # every 100 s), so a new worker picks the message up soon after.
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+        # Keep the unacknowledged messages apart from other workers on the
+        # same broker: with a 3 s visibility timeout these workers would
+        # otherwise hand out again any of theirs running longer than that.
+        "unacked_key": f"{queue}-unacked",
+        "unacked_index_key": f"{queue}-unacked-index",
+        "unacked_mutex_key": f"{queue}-unacked-mutex",
+    }
 
 
 class Workers:
@@ -88,7 +99,7 @@ class Workers:
             SILK_ENABLED="false",
             DEBUG_TOOLBAR_ENABLED="false",
             CONN_MAX_AGE="0",
-            CELERY_BROKER_TRANSPORT_OPTIONS=json.dumps(TRANSPORT_OPTIONS),
+            CELERY_BROKER_TRANSPORT_OPTIONS=json.dumps(transport_options(self.queue)),
             **{MARKER_ENV: str(self.marker), SECONDS_ENV: str(TEST_SECONDS)},
         )
         return env
@@ -147,8 +158,13 @@ def workers(tmp_path):
         yield started
     finally:
         started.kill_all()
+        # Deleting the queue, as the workers declared it, also drops its
+        # bindings, which would otherwise pile up in the broker.
         with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_purge(queue)
+            declared = Queue(queue, Exchange(queue), routing_key=queue)
+            bound = declared(conn.default_channel)
+            bound.declare()
+            bound.delete()
 
 
 @pytest.fixture

@@ -57,6 +57,8 @@ from syncjobs.imports.google_csv import parse_google_csv_data
 from syncjobs.imports.mail import parse_mail_bytes, parse_mbox, split_mbox
 from syncjobs.imports.twitter_archive import parse_twitter_archive
 from syncjobs.imports.vcard import parse_vcard_data
+from syncjobs.providers.google_calendar import _interaction
+from syncjobs.providers.twitter import _as_int
 from syncjobs.records import (
     DIRECTIONS,
     ContactRecord,
@@ -1013,3 +1015,42 @@ def test_uploading_a_cut_or_corrupted_real_file_reports_problems_never_a_500(
             assert problem["position"] and problem["reason"]
     else:
         assert body["error"]["message"]
+
+
+# --- provider responses at the calendar's ends -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        {"dateTime": "9999-12-31T23:00:00-05:00"},
+        {"dateTime": "0001-01-01T00:30:00+01:00"},
+        {"dateTime": "not a time"},
+    ],
+)
+def test_a_calendar_event_starting_off_the_calendar_is_a_problem_not_a_crash(start):
+    result = ParseResult()
+
+    record = _interaction(
+        {"id": "ev1", "start": start, "attendees": []},
+        own_emails={"me@example.com"},
+        own_names=set(),
+        now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        contacts={},
+        result=result,
+    )
+
+    assert record is None
+    assert [p.position for p in result.errors] == ["event ev1"]
+    assert result.errors[0].reason.startswith("unreadable start: ")
+
+
+def test_an_x_id_in_other_digits_is_not_a_number():
+    assert [_as_int(v) for v in ("123", "²", "١٢", "", None, 7)] == [
+        123,
+        None,
+        None,
+        None,
+        None,
+        7,
+    ]

@@ -543,6 +543,56 @@ def test_alice_cannot_take_over_bobs_pairing_code(world):
     assert owned_rows(world.bob) == before
 
 
+def test_alice_cannot_make_herself_staff_or_take_bobs_identity(world):
+    before = owned_rows(world.bob)
+
+    response = _send(
+        world.alice_client,
+        "put",
+        "/api/v1/auth/me",
+        body={
+            "id": str(world.bob.pk),
+            "email": "bob@example.com",
+            "is_staff": True,
+            "is_superuser": True,
+            "password": "x",
+            "full_name": "Alice Renamed",
+        },
+    )
+
+    assert response.status_code == 200, response.content
+    alice = User.objects.get(pk=world.alice.pk)
+    assert (alice.email, alice.full_name) == ("alice@example.com", "Alice Renamed")
+    assert (alice.is_staff, alice.is_superuser) == (False, False)
+    assert alice.check_password("alice-pass-1")
+    assert owned_rows(world.bob) == before
+
+
+def test_a_contact_alice_creates_with_bobs_ids_is_hers_with_a_new_id(world):
+    before = owned_rows(world.bob)
+
+    response = _send(
+        world.alice_client,
+        "post",
+        "/api/v1/contacts",
+        body={
+            "id": str(world.bobs_contact.pk),
+            "owner": str(world.bob.pk),
+            "user_id": str(world.bob.pk),
+            "full_name": "Mine",
+            "relationship_score": 10,
+            "user_edited_fields": ["emails"],
+        },
+    )
+
+    assert response.status_code == 201, response.content
+    data = response.json()["data"]
+    assert data["id"] != str(world.bobs_contact.pk)
+    assert data["user_id"] == str(world.alice.pk)
+    assert (data["relationship_score"], data["user_edited_fields"]) == (0, [])
+    assert owned_rows(world.bob) == before
+
+
 SPECIFIC_ATTACKS = [
     *PUSH_ATTACKS,
     "push-bobs-message-key",
@@ -551,4 +601,6 @@ SPECIFIC_ATTACKS = [
     "oauth-google",
     "oauth-twitter",
     "pairing-code",
+    "profile-mass-assignment",
+    "contact-mass-assignment",
 ]

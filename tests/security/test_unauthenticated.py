@@ -245,3 +245,18 @@ def test_a_drf_token_stops_working_once_deleted(alice):
     after = client.get("/api/v1/contacts")
 
     assert (before.status_code, after.status_code) == (200, 401)
+
+
+def test_a_browser_session_cannot_write_without_the_csrf_token(alice):
+    # Session authentication serves the browsable API; a cross-site form
+    # post rides on the cookie, so a write without the CSRF token is refused.
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(alice)
+
+    read = client.get("/api/v1/contacts")
+    write = client.post("/api/v1/contacts", {"full_name": "Forged"}, format="json")
+
+    assert read.status_code == 200
+    assert write.status_code == 403
+    assert "CSRF" in write.json()["error"]["message"]
+    assert not alice.contacts.exists()
