@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from contacts.authentication import WebJWTAuthentication
 from crm.envelope import envelope
+from crm.parsers import NestingSafeJSONParser
 from linkedin.serializers import PushSerializer, push_payload_from_data
 from linkedin.services import linkedin_push_apply
-
-
-class NestingSafeJSONParser(JSONParser):
-    """DRF's JSON parser, with a 400 for JSON nested too deeply to decode.
-
-    json.load raises RecursionError (not a ValueError, which DRF handles)
-    for ``[[[[...`` a thousand levels deep, which was a 500.
-    """
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply") from None
 
 
 class LinkedInPushView(APIView):

@@ -120,9 +120,12 @@ def _csv_format(head: bytes, *, name: str) -> str:
     # The last line of the sniffed bytes may be cut short; drop it.
     if len(head) == _SNIFF_BYTES:
         text = text.rsplit("\n", 1)[0]
-    for row_number, row in enumerate(csv.reader(io.StringIO(text))):
-        if row_number >= _SNIFF_ROWS:
-            break
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header_rows = [row for _, row in zip(range(_SNIFF_ROWS), rows, strict=False)]
+    except csv.Error as exc:
+        raise UnknownFormat(f"{name}: not readable as CSV ({exc})") from None
+    for row in header_rows:
         cells = {cell.strip().lower() for cell in row}
         if {"conversation id", "from", "to"} <= cells:
             return FORMAT_LINKEDIN_MESSAGES

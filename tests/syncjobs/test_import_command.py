@@ -229,3 +229,12 @@ def test_the_rescore_command_without_a_user_rescores_everyone(alice, bob):
 
     assert SyncRun.objects.filter(platform="scoring").count() == 2
     assert table_row(output, "bob@example.com")[:2] == ["bob@example.com", "success"]
+
+
+def test_a_file_that_is_not_csv_is_an_unknown_format_not_a_crash(tmp_path):
+    from syncjobs.importers import UnknownFormat, detect_format
+
+    path = tmp_path / "picture.csv"
+    path.write_bytes(b'\x89PNG\r\n\x1a\nIHDR a,b\rc"d\r\n\x00\x01')
+    with pytest.raises(UnknownFormat, match=r"picture\.csv"):
+        detect_format(path)
