@@ -423,6 +423,8 @@ def write_recorded_gmail(root: Path) -> None:
     routes = {
         "GET /gmail/v1/users/me/profile": "profile.json",
         "GET /gmail/v1/users/me/messages": "messages-list.json",
+        # An incremental run (the second bin/run) finds nothing new.
+        "GET /gmail/v1/users/me/history": "history.json",
     }
     listed = []
     for n, (name, email, *_rest) in enumerate(PEOPLE[:8]):
@@ -460,6 +462,7 @@ def write_recorded_gmail(root: Path) -> None:
     _write_json(
         folder / "messages-list.json", {"messages": listed, "resultSizeEstimate": 8}
     )
+    _write_json(folder / "history.json", {"historyId": "90200"})
     _write_json(
         folder / "profile.json",
         {"emailAddress": OWNER[1], "messagesTotal": 208, "historyId": "90200"},

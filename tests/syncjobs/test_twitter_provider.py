@@ -196,8 +196,10 @@ def test_it_follows_next_token_across_two_dm_pages(mock):
 
 
 def test_it_asks_x_for_the_own_id_when_the_account_id_is_not_numeric(mock):
+    # Read the shared fixture first: a skip must come before any mock is set.
+    quickstart = shared("docs-x-dm-events-quickstart-response.json")
     mock.get(f"{API}/users/me", json=recorded("users-me.json"))
-    dm_page(mock, shared("docs-x-dm-events-quickstart-response.json"))
+    dm_page(mock, quickstart)
     dm_page(mock, recorded("empty-page.json"), token="abc123")
     mention_page(mock, recorded("empty-page.json"))
     lookup(mock, "9876543210", recorded("users-lookup.json"))
@@ -428,8 +430,10 @@ def test_it_turns_mentions_into_inbound_interactions_and_skips_self_mentions(moc
 
 
 def test_it_reports_real_mentions_without_author_and_follows_their_next_token(mock):
+    # Read the shared fixture first: a skip must come before any mock is set.
+    mentions = shared("tweepy-users-mentions-response.json")
     dm_page(mock, recorded("empty-page.json"))
-    mention_page(mock, shared("tweepy-users-mentions-response.json"))
+    mention_page(mock, mentions)
     mention_page(
         mock,
         recorded("empty-page.json"),

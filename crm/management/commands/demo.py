@@ -51,7 +51,7 @@ class Command(BaseCommand):
     help = "Load the bundled samples for a demo user, sync once and print a report."
 
     def handle(self, *args, **options):
-        console = Console(file=self.stdout, width=110)
+        console = Console(file=self.stdout, width=128)
         started = timezone.now()
         user = self._demo_user()
         token, _ = Token.objects.get_or_create(user=user)
@@ -91,27 +91,40 @@ class Command(BaseCommand):
             )
 
     def _print_runs(self, console: Console, user: User, since) -> None:
-        table = Table(title="Sync runs of this job", title_justify="left")
-        for column in ("platform", "trigger", "status", "read", "created", "updated"):
-            table.add_column(column)
-        for column in ("skipped", "failed", "rescored", "queries", "ms"):
-            table.add_column(column, justify="right")
-        runs = SyncRun.objects.filter(owner=user, started_at__gte=since).order_by(
-            "started_at"
+        table = Table(
+            title="Sync runs of this job (created/updated/skipped count contacts "
+            "and interactions together)",
+            title_justify="left",
         )
-        for run in runs:
+        table.add_column("run", no_wrap=True)
+        table.add_column("trigger")
+        table.add_column("status")
+        for column in ("read", "created", "updated", "skipped", "failed"):
+            table.add_column(column, justify="right", min_width=len(column))
+        for column in ("rescored", "queries", "ms"):
+            table.add_column(column, justify="right", min_width=len(column))
+        runs = SyncRun.objects.filter(owner=user, started_at__gte=since)
+        for run in runs.order_by("started_at"):
+            what = run.platform
+            if run.platform == "import":
+                what = f"import {run.details.get('format', '')}"
             table.add_row(
-                run.platform,
+                what,
                 run.sync_type,
                 run.status,
-                str(run.records_fetched),
-                str(run.records_created),
-                str(run.records_updated),
-                str(run.records_skipped),
-                str(run.records_failed),
-                str(run.contacts_rescored),
-                str(run.query_count),
-                str(run.duration_ms),
+                *(
+                    str(value)
+                    for value in (
+                        run.records_fetched,
+                        run.records_created,
+                        run.records_updated,
+                        run.records_skipped,
+                        run.records_failed,
+                        run.contacts_rescored,
+                        run.query_count,
+                        run.duration_ms,
+                    )
+                ),
             )
         console.print(table)
 
@@ -181,18 +194,24 @@ class Command(BaseCommand):
 
     def _print_access(self, console: Console, token: Token) -> None:
         base = "http://127.0.0.1:8000"
-        console.print(
-            "\n[bold]Sign in[/bold]\n"
-            f"  admin   {base}/admin/  as {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
-            f"  web app POST {base}/api/v1/auth/login  "
-            f'{{"email": "{DEMO_EMAIL}", "password": "{DEMO_PASSWORD}"}}'
-            "  -> Bearer token\n"
-            f"  scripts curl -H 'Authorization: Token {token.key}' \\\n"
-            f"            {base}/api/v1/contacts/birthdays\n"
-            "[bold]Pair the browser extension[/bold]\n"
-            f"  1. POST {base}/api/v1/extension/pair with the web token -> a code\n"
-            "  2. type the code into the extension; it polls "
-            "GET /api/v1/extension/pair?code=...\n"
-            f"[bold]Docs[/bold] {base}/api/docs/    "
-            f"[bold]silk[/bold] {base}/silk/ (staff only)"
-        )
+        login = json.dumps({"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+        lines = [
+            "",
+            "[bold]Sign in[/bold]",
+            f"  admin:    {base}/admin/",
+            f"            as {DEMO_EMAIL} / {DEMO_PASSWORD}",
+            "  web app:  a Bearer token from",
+            f"            curl -X POST {base}/api/v1/auth/login \\",
+            "              -H 'Content-Type: application/json' \\",
+            f"              -d '{login}'",
+            f"  scripts:  curl -H 'Authorization: Token {token.key}' \\",
+            f"              '{base}/api/v1/contacts/birthdays?days=30'",
+            "[bold]Pair the browser extension[/bold]",
+            f"  1. POST {base}/api/v1/extension/pair with the web token: a code",
+            "  2. type the code into the extension; it polls",
+            "     GET /api/v1/extension/pair?code=... and gets its own token",
+            f"[bold]Docs[/bold] {base}/api/docs/",
+            f"[bold]silk[/bold] {base}/silk/ (staff only)",
+        ]
+        for line in lines:
+            console.print(line, soft_wrap=True)
