@@ -8,8 +8,8 @@ LinkedIn profiles the pushes talk about. Every request's name, status and
 time goes to the plan's ``requests_log`` as one CSV line, so the report
 computes exact percentiles instead of locust's rounded ones.
 
-This module runs inside locust's own virtual environment: it imports
-nothing from the project (no Django, no settings).
+This module runs inside locust's own virtual environment: of the project
+it imports only ``bodies``, by path, which needs no Django.
 """
 
 from __future__ import annotations
