@@ -160,6 +160,7 @@ def benchmark_run(
                     progress(f"  {name}")
                     for path_run in jobs.JOB_FUNCTIONS[name](ctx):
                         run.results.append(path_run.as_dict())
+                    seed.tables_vacuum()
                 if silk_rounds:
                     progress("  silk overhead")
                     run.silk.append(

@@ -12,7 +12,7 @@ import json
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from contacts.models import Contact, Interaction, User
 from contacts.scoring import contacts_rescore
@@ -36,7 +36,7 @@ def _run(tmp_path, **options) -> dict:
     }
     with time_machine.travel(NOW, tick=True):
         call_command("benchmark", **options)
-    return json.loads((tmp_path / "latest-sqlite.json").read_text())
+    return json.loads((tmp_path / f"latest-{connection.vendor}.json").read_text())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -94,9 +94,9 @@ def test_every_job_agrees_with_the_original_and_writes_its_files(tmp_path):
         "overdue",
         "push matching",
     }
-    runs = sorted(tmp_path.glob("benchmark-sqlite-*.json"))
+    runs = sorted(tmp_path.glob(f"benchmark-{connection.vendor}-*.json"))
     assert len(runs) == 1
-    plot = (tmp_path / "benchmark-sqlite.png").read_bytes()
+    plot = (tmp_path / f"benchmark-{connection.vendor}.png").read_bytes()
     assert plot.startswith(PNG_SIGNATURE)
 
 
@@ -122,7 +122,7 @@ def test_a_path_that_answers_differently_makes_the_command_fail(tmp_path, monkey
 
     with pytest.raises(CommandError, match="overdue/150/ours"):
         _run(tmp_path, jobs="overdue", silk_rounds=0)
-    latest = json.loads((tmp_path / "latest-sqlite.json").read_text())
+    latest = json.loads((tmp_path / f"latest-{connection.vendor}.json").read_text())
     assert {r["path"]: r["same_result"] for r in latest["results"]} == {
         "before": True,
         "ours": False,

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from rest_framework.authtoken.models import Token
+from silk.collector import DataCollector
 from silk.models import Request as SilkRequest
 
 from crm.settings_test import SILK_MIDDLEWARE
@@ -19,7 +20,11 @@ def silk_on(settings):
         middleware.index("crm.querycount.QueryCountHeaderMiddleware"), SILK_MIDDLEWARE
     )
     settings.MIDDLEWARE = middleware
-    return settings
+    yield settings
+    # silk keeps the last request in a thread-local and EXPLAINs every
+    # later query while it is set; later tests in this thread must not.
+    DataCollector().clear()
+    DataCollector().request = None
 
 
 @pytest.mark.django_db
