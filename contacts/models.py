@@ -14,7 +14,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import ExtractDay, ExtractMonth
+from django.db.models import F
+from django.db.models.functions import ExtractDay, ExtractMonth, Lower
 
 from contacts.birthdays import Birthday
 
@@ -229,6 +230,12 @@ class Contact(models.Model):
                 fields=["owner", "twitter_user_id"], name="contact_owner_tw_id"
             ),
             models.Index(fields=["owner", "-created_at"], name="contact_owner_created"),
+            # The push's name fallback compares names lower-cased and as
+            # spelled; without these its single lookup scans every contact.
+            models.Index(
+                F("owner"), Lower("full_name"), name="contact_owner_name_lower"
+            ),
+            models.Index(fields=["owner", "full_name"], name="contact_owner_name"),
         ]
         constraints = [
             models.CheckConstraint(
