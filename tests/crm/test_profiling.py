@@ -115,3 +115,23 @@ def test_silk_own_statements_are_not_counted_against_the_view(client, alice, sil
     # Token lookup, count, page: silk's EXPLAINs and inserts are left out.
     assert int(response["X-Query-Count"]) == 3
     assert int(response["X-Query-Count"]) <= int(response["X-Query-Budget"])
+
+
+@pytest.mark.django_db
+def test_silk_records_the_queries_without_sending_an_explain_for_each(
+    client, alice, silk_on
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from silk.models import SQLQuery
+
+    from contacts.services import contact_create
+
+    contact_create(owner=alice, full_name="Profiled Person")
+    token = Token.objects.create(user=alice)
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/api/v1/contacts", HTTP_AUTHORIZATION=f"Token {token.key}")
+    sent = [q["sql"] for q in captured.captured_queries]
+    assert not [sql for sql in sent if sql.lstrip().upper().startswith("EXPLAIN")]
+    recorded = SilkRequest.objects.get(path="/api/v1/contacts")
+    assert SQLQuery.objects.filter(request=recorded).count() >= 2
