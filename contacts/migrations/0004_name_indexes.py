@@ -5,18 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0003_auth_pairing'),
+        ("contacts", "0003_auth_pairing"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(models.F('owner'), django.db.models.functions.text.Lower('full_name'), name='contact_owner_name_lower'),
+            model_name="contact",
+            index=models.Index(
+                models.F("owner"),
+                django.db.models.functions.text.Lower("full_name"),
+                name="contact_owner_name_lower",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'full_name'], name='contact_owner_name'),
+            model_name="contact",
+            index=models.Index(
+                fields=["owner", "full_name"], name="contact_owner_name"
+            ),
         ),
     ]
