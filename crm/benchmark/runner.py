@@ -8,11 +8,13 @@ would tax the before paths' hundred thousand statements most.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import platform
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import django
@@ -97,6 +99,53 @@ def machine_info() -> dict:
     }
 
 
+class BenchmarkBusy(RuntimeError):
+    """Another benchmark run holds this database's benchmark users."""
+
+
+# Any fixed number: the key of the PostgreSQL advisory lock of a run.
+_ADVISORY_LOCK_KEY = 0x62656E6368
+
+
+@contextmanager
+def exclusive_run() -> Iterator[None]:
+    """Hold this database's benchmark lock for the run, or raise BenchmarkBusy.
+
+    Two runs against one database would delete and reseed each other's
+    benchmark users halfway through (it happened: one run's list pages
+    came back with contacts the other had just created). PostgreSQL gets
+    a session advisory lock; an SQLite file gets a lock file beside it.
+    An in-memory SQLite database (the tests') needs none.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_ADVISORY_LOCK_KEY])
+            (locked,) = cursor.fetchone()
+        if not locked:
+            raise BenchmarkBusy("another benchmark is running on this database")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_ADVISORY_LOCK_KEY])
+        return
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor != "sqlite" or not os.path.isfile(name):
+        yield
+        return
+    with open(f"{name}.benchmark-lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BenchmarkBusy(
+                "another benchmark is running on this database"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def benchmark_middleware() -> list[str]:
     return [
         m
@@ -120,7 +169,34 @@ def benchmark_run(
     """Seed each size, run the chosen jobs on it, and collect the results.
 
     Afterwards the benchmark users' data is deleted unless ``keep_data``.
+    Raise BenchmarkBusy if another run is using this database.
     """
+    with exclusive_run():
+        return _benchmark_run(
+            sizes=sizes,
+            job_names=job_names,
+            repeat=repeat,
+            budget_s=budget_s,
+            keep_data=keep_data,
+            reuse_data=reuse_data,
+            with_explain=with_explain,
+            silk_rounds=silk_rounds,
+            progress=progress,
+        )
+
+
+def _benchmark_run(
+    *,
+    sizes: list[int],
+    job_names: list[str],
+    repeat: int,
+    budget_s: float,
+    keep_data: bool,
+    reuse_data: bool,
+    with_explain: bool,
+    silk_rounds: int,
+    progress: Callable[[str], None],
+) -> BenchmarkRun:
     run = BenchmarkRun(
         vendor=connection.vendor,
         started_at=timezone.now().isoformat(timespec="seconds"),

@@ -284,3 +284,16 @@ def test_the_originals_batch_rescoring_writes_the_scores_contacts_rescore_writes
     assert len(ours) == 60
     assert old == per_contact == ours
     assert sum(score for score, _ in ours.values()) > 0
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_run_while_another_run_holds_the_database(monkeypatch):
+    from crm.benchmark import runner
+
+    def busy():
+        raise runner.BenchmarkBusy("another benchmark is running on this database")
+
+    monkeypatch.setattr(runner, "exclusive_run", busy)
+
+    with pytest.raises(CommandError, match="another benchmark is running"):
+        call_command("benchmark", contacts=TINY, stdout=io.StringIO())

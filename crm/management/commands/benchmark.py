@@ -21,7 +21,7 @@ from rich.console import Console
 
 from crm.benchmark import report
 from crm.benchmark.jobs import JOBS
-from crm.benchmark.runner import benchmark_run
+from crm.benchmark.runner import BenchmarkBusy, benchmark_run
 from crm.benchmark.seed import SIZES
 
 
@@ -96,17 +96,20 @@ class Command(BaseCommand):
 
         self._migrate()
         console = Console(file=self.stdout, width=170, highlight=False)
-        run = benchmark_run(
-            sizes=sizes,
-            job_names=job_names,
-            repeat=options["repeat"],
-            budget_s=options["budget"],
-            keep_data=options["keep_data"],
-            reuse_data=options["reuse_data"],
-            with_explain=options["explain"],
-            silk_rounds=options["silk_rounds"],
-            progress=lambda message: console.print(message, style="dim"),
-        )
+        try:
+            run = benchmark_run(
+                sizes=sizes,
+                job_names=job_names,
+                repeat=options["repeat"],
+                budget_s=options["budget"],
+                keep_data=options["keep_data"],
+                reuse_data=options["reuse_data"],
+                with_explain=options["explain"],
+                silk_rounds=options["silk_rounds"],
+                progress=lambda message: console.print(message, style="dim"),
+            )
+        except BenchmarkBusy as busy:
+            raise CommandError(str(busy)) from None
         checks = report.print_report(console, run)
         directory = options["output_dir"] or Path(settings.VAR_DIR) / "benchmarks"
         written = report.write_outputs(run, directory=directory, checks=checks)
