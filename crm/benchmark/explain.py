@@ -81,7 +81,8 @@ def _captured_selects(fn: Callable[[], object]) -> list[tuple[str, tuple]]:
     captured: list[tuple[str, tuple]] = []
 
     def wrapper(execute, sql, params, many, context):
-        if sql.lstrip().upper().startswith("SELECT"):
+        # A UNION of sliced parts comes wrapped: "(SELECT ...) UNION (...)".
+        if sql.lstrip(" (").upper().startswith(("SELECT", "WITH")):
             captured.append((sql, params))
         return execute(sql, params, many, context)
 
