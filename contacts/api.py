@@ -4,6 +4,11 @@ Each view validates its query or body with a serializer, calls one selector
 or service with the signed-in user as owner, and wraps the result in the
 ``{data, error, meta}`` envelope. Another user's contact id is a 404 on
 every endpoint. Bad parameters are 400 (the original answered 422).
+
+The hot reads (list, birthdays, overdue) fetch ``.values()`` rows through
+``contacts.compiled_reads`` and render them with ``contacts.contact_dicts``:
+the serializers' output without their per-field cost. The serializers
+still describe those responses in the schema.
 """
 
 from __future__ import annotations
@@ -19,7 +24,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts import selectors, services
+from contacts import compiled_reads, selectors, services
+from contacts.contact_dicts import (
+    BIRTHDAY_COLUMNS,
+    CONTACT_COLUMNS,
+    FORECAST_COLUMNS,
+    OVERDUE_COLUMNS,
+    birthday_item_dicts,
+    contact_dicts,
+    overdue_forecast_item_dicts,
+    overdue_item_dicts,
+)
 from contacts.filters import ContactFilter, IntegerFilter, StrictBooleanFilter
 from contacts.models import Contact
 from contacts.scoring import contacts_rescore
@@ -30,7 +45,6 @@ from contacts.serializers import (
     ContactListQuerySerializer,
     ContactSerializer,
     ContactWriteSerializer,
-    OverdueForecastItemSerializer,
     OverdueItemSerializer,
     OverdueQuerySerializer,
     RecalculateSerializer,
@@ -44,6 +58,9 @@ from crm.envelope import (
 )
 
 TAG = "contacts"
+# A list request with no other parameters is the same SQL for the same
+# owner, local date, sort and page, so its statements are kept compiled.
+PLAIN_LIST_PARAMETERS = frozenset({"sort", "page", "page_size"})
 
 
 def _filter_parameters() -> list[OpenApiParameter]:
@@ -99,14 +116,39 @@ class ContactListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         sort = _query(ContactListQuerySerializer, request)["sort"]
-        contacts = selectors.contacts_list(
-            owner=request.user,
-            filters=request.query_params,
-            sort=sort,
-            now=timezone.now(),
-        )
-        rows, meta = EnvelopePagination().paginate(contacts, request)
-        return envelope(ContactSerializer(rows, many=True).data, meta)
+        owner = request.user
+        now = timezone.now()
+
+        def contacts():
+            return selectors.contacts_list(
+                owner=owner, filters=request.query_params, sort=sort, now=now
+            )
+
+        pagination = EnvelopePagination()
+        if request.query_params.keys() <= PLAIN_LIST_PARAMETERS:
+            today = selectors.local_today(owner=owner, now=now)
+            key = ("contacts_list", compiled_reads.owner_key(owner), today, sort)
+            rows, meta = pagination.paginate_with(
+                request,
+                count=lambda: compiled_reads.cached_count(key, contacts),
+                rows=lambda offset, size: compiled_reads.cached_rows(
+                    (*key, offset, size),
+                    lambda: contacts()[offset : offset + size],
+                    CONTACT_COLUMNS,
+                ),
+            )
+        else:
+            # Filters may use the exact time (interaction_days): compiled
+            # for this request only.
+            queryset = contacts()
+            rows, meta = pagination.paginate_with(
+                request,
+                count=queryset.count,
+                rows=lambda offset, size: compiled_reads.compile_rows(
+                    queryset[offset : offset + size], CONTACT_COLUMNS
+                ).fetch(),
+            )
+        return envelope(contact_dicts(rows), meta)
 
     @extend_schema(
         tags=[TAG],
@@ -247,12 +289,17 @@ class ContactBirthdaysApi(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(BirthdaysQuerySerializer, request)
-        today = selectors.local_today(owner=request.user, now=timezone.now())
-        contacts = selectors.contacts_upcoming_birthdays(
-            owner=request.user, today=today, days=query["days"], limit=query["limit"]
+        owner = request.user
+        today = selectors.local_today(owner=owner, now=timezone.now())
+        days, limit = query["days"], query["limit"]
+        rows = compiled_reads.cached_rows(
+            ("birthdays", compiled_reads.owner_key(owner), today, days, limit),
+            lambda: selectors.contacts_upcoming_birthdays(
+                owner=owner, today=today, days=days, limit=limit
+            ),
+            BIRTHDAY_COLUMNS,
         )
-        items = BirthdayItemSerializer(contacts, many=True, context={"today": today})
-        return envelope(items.data)
+        return envelope(birthday_item_dicts(rows, today=today))
 
 
 class ContactOverdueApi(APIView):
@@ -275,23 +322,28 @@ class ContactOverdueApi(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(OverdueQuerySerializer, request)
+        owner = request.user
         now = timezone.now()
+        limit = query["limit"]
+        # Both selectors use ``now`` only as the owner's local date.
+        today = selectors.local_today(owner=owner, now=now)
+        owner_key = compiled_reads.owner_key(owner)
         if "forecast_days" in query:
-            contacts = selectors.contacts_overdue_forecast(
-                owner=request.user,
-                now=now,
-                days=query["forecast_days"],
-                limit=query["limit"],
+            days = query["forecast_days"]
+            rows = compiled_reads.cached_rows(
+                ("overdue_forecast", owner_key, today, days, limit),
+                lambda: selectors.contacts_overdue_forecast(
+                    owner=owner, now=now, days=days, limit=limit
+                ),
+                FORECAST_COLUMNS,
             )
-            today = selectors.local_today(owner=request.user, now=now)
-            items = OverdueForecastItemSerializer(
-                contacts, many=True, context={"today": today}
-            )
-            return envelope(items.data)
-        contacts = selectors.contacts_overdue(
-            owner=request.user, now=now, limit=query["limit"]
+            return envelope(overdue_forecast_item_dicts(rows, today=today))
+        rows = compiled_reads.cached_rows(
+            ("overdue", owner_key, today, limit),
+            lambda: selectors.contacts_overdue(owner=owner, now=now, limit=limit),
+            OVERDUE_COLUMNS,
         )
-        return envelope(OverdueItemSerializer(contacts, many=True).data)
+        return envelope(overdue_item_dicts(rows))
 
 
 class ContactActivityApi(APIView):

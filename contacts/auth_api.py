@@ -33,11 +33,11 @@ from contacts.auth_serializers import (
     PairingSerializer,
     PairPollSerializer,
     PairTokenSerializer,
+    PasswordChangedSerializer,
     ProfileUpdateSerializer,
     RegisterSerializer,
     TokenSerializer,
     UnpairedSerializer,
-    UpdatedSerializer,
     UserSerializer,
 )
 from contacts.authentication import (
@@ -193,6 +193,21 @@ def user_authenticate(*, email: str, password: str) -> User | None:
     if not user.is_active or not user.check_password(password):
         return None
     return user
+
+
+def user_password_change(*, user: User, new_password: str) -> None:
+    """Set ``user``'s password and end every token issued before the change.
+
+    Web and extension JWTs end by themselves (their ``pwd`` claim no longer
+    matches the new hash); the user's DRF tokens are deleted here. The
+    extension has to be paired again.
+    """
+    from rest_framework.authtoken.models import Token
+
+    user.set_password(new_password)
+    user.save(update_fields=["password", "updated_at"])
+    Token.objects.filter(user=user).delete()
+    logger.info("changed password", extra={"user_id": str(user.pk)})
 
 
 def _new_code() -> str:
@@ -356,7 +371,12 @@ class MeApi(APIView):
         responses=enveloped_schema("MeDeletedResponse", DeletedFlagSerializer()),
     )
     def delete(self, request: Request) -> Response:
+        from syncjobs.revocation import owner_grants_revoke
+
         user_id = str(request.user.pk)
+        # Before the delete, which takes the tokens with it; a provider that
+        # is down does not keep the account alive.
+        owner_grants_revoke(request.user)
         request.user.delete()
         logger.info("deleted user", extra={"user_id": user_id})
         return envelope({"deleted": True})
@@ -365,23 +385,26 @@ class MeApi(APIView):
 class ChangePasswordApi(APIView):
     @extend_schema(
         tags=[TAG],
-        summary="Change your password",
+        summary="Change your password; every older token stops working",
         request=ChangePasswordSerializer,
-        responses=enveloped_schema("PasswordChangedResponse", UpdatedSerializer()),
+        responses=enveloped_schema(
+            "PasswordChangedResponse", PasswordChangedSerializer()
+        ),
     )
     def post(self, request: Request) -> Response:
         body = ChangePasswordSerializer(
             data=request.data, context={"user": request.user}
         )
         body.is_valid(raise_exception=True)
-        request.user.set_password(body.validated_data["new_password"])
-        request.user.save(update_fields=["password", "updated_at"])
+        user_password_change(
+            user=request.user, new_password=body.validated_data["new_password"]
+        )
         # Keeps a browsable-API session signed in across its own change.
         update_session_auth_hash(request, request.user)
-        # Missing: web tokens issued before the change stay valid until they
-        # expire, as in the original; a password claim checked on every
-        # request would end them.
-        return envelope({"updated": True})
+        # The web token that made this call is refused from now on; the new
+        # one keeps the web app signed in. The original answered only
+        # {"updated": true}; the token keys come along.
+        return envelope({"updated": True, **token_data(request.user)})
 
 
 class ExtensionPairApi(APIView):

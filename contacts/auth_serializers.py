@@ -162,6 +162,13 @@ class UpdatedSerializer(serializers.Serializer):
     updated = serializers.BooleanField()
 
 
+class PasswordChangedSerializer(UpdatedSerializer):
+    """``updated``, plus a new web token: the one the call came with has ended."""
+
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+
+
 class DeletedFlagSerializer(serializers.Serializer):
     deleted = serializers.BooleanField()
 

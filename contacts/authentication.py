@@ -8,6 +8,12 @@ everywhere and extension tokens only on views that set
 original, extension tokens can be revoked: each carries the user's
 extension token version, and unpairing increments it. Tokens without an
 ``aud`` claim are refused (the original accepted them everywhere).
+
+Every token also carries ``pwd``, an HMAC of the user's password hash at
+issue: a password change (API, admin, ``changepassword``) changes the hash,
+so every token issued before it is refused afterwards, checked against the
+user row the authentication loads anyway (no extra query). Django's
+password reset tokens rely on the same change.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -37,8 +44,22 @@ EXTENSION_TOKEN_LIFETIME = dt.timedelta(days=30)
 ALGORITHM = "HS256"
 USER_CLAIM = "sub"
 VERSION_CLAIM = "ver"
+PASSWORD_CLAIM = "pwd"
+PASSWORD_CLAIM_SALT = "contacts.authentication.password-claim"
 
 BAD_CREDENTIALS = _("Could not validate credentials")
+PASSWORD_CHANGED = _("Token was issued before a password change")
+
+
+def password_claim(user) -> str:
+    """Return the ``pwd`` claim of ``user``'s tokens: it changes with the password.
+
+    An HMAC keyed with SECRET_KEY, so the token (readable by anyone who
+    holds it) does not give away the password hash itself.
+    """
+    return salted_hmac(
+        PASSWORD_CLAIM_SALT, user.password, algorithm="sha256"
+    ).hexdigest()
 
 
 def audience_backend(audience: str) -> TokenBackend:
@@ -62,6 +83,7 @@ class AudienceToken(Token):
     def for_user(cls, user) -> AudienceToken:
         token = cls()
         token[USER_CLAIM] = str(user.pk)
+        token[PASSWORD_CLAIM] = password_claim(user)
         return token
 
 
@@ -155,6 +177,15 @@ class _BearerJWTAuthentication(JWTAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed(
                 _("User is inactive"), code="user_inactive"
+            )
+        # A token without the claim predates it and is refused too: it may
+        # have been issued before a password change.
+        claim = token.get(PASSWORD_CLAIM)
+        if not isinstance(claim, str) or not constant_time_compare(
+            claim, password_claim(user)
+        ):
+            raise exceptions.AuthenticationFailed(
+                PASSWORD_CHANGED, code="password_changed"
             )
         return user
 

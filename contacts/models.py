@@ -115,6 +115,10 @@ class User(AbstractUser):
         default=9, validators=[MaxValueValidator(23)]
     )
     sync_settings = models.JSONField(default=default_sync_settings, blank=True)
+    # The ``now`` of the last nightly (or first full) rescore of all this
+    # user's contacts; syncs and pushes never move it. Its exact meaning is
+    # in contacts.scoring.nightly_rescore_start. NULL: never, rescore all.
+    scores_as_of = models.DateTimeField(blank=True, null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CRMUserManager()

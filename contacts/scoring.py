@@ -18,6 +18,10 @@ Scoring every contact goes through ``contacts_rescore``: ONE aggregate query
 for the whole set (conditional counts per window, grouped by contact), the
 arithmetic per row in Python, then one UPDATE per batch of the rows whose
 values changed.
+
+The nightly rescore (``nightly_rescore_start``) feeds it only the contacts
+whose interactions' ages crossed one of the formula's boundaries since the
+previous night: about 6% of them a day later at 10,000 contacts.
 """
 
 from __future__ import annotations
@@ -28,10 +32,23 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from contacts.models import Contact, Interaction
+from contacts.models import Contact, Interaction, User
+from contacts.services import owner_write_lock_condition
 from crm.bulkupdate import bulk_update_rows
 
 logger = logging.getLogger(__name__)
@@ -51,7 +68,18 @@ FREQUENCY_WEIGHTS = {"c30": 1.0, "c90": 0.3, "c365": 0.1, "c1_2y": 0.05, "c2_5y"
 INBOUND_LIKE = ("inbound", "mutual")
 OUTBOUND_LIKE = ("outbound", "mutual")
 
+# Window edges of the counts, in days before ``now`` (spec §3.1).
+WINDOW_DAYS = (30, 90, 365, 730, 1825)
+# Recency: raw points while the newest message is at most this many whole
+# days old, first match wins.
+RECENCY_STEPS = ((7, 3), (30, 2), (90, 1))
+# Tenure: (interactions at least, years at least, points), first match wins.
+TENURE_STEPS = ((50, 2, 2), (20, 1, 1))
+DAYS_PER_YEAR = 365.25
+
 DEFAULT_BATCH_SIZE = 1000
+# Most contact ids one aggregate reads by IN list (SQLite allows 32,766).
+ID_LIST_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -134,14 +162,7 @@ def recency_score(inputs: ScoreInputs, now: dt.datetime) -> int:
     else:
         return 0
     days = _whole_days(now, base)
-    if days <= 7:
-        raw = 3
-    elif days <= 30:
-        raw = 2
-    elif days <= 90:
-        raw = 1
-    else:
-        raw = 0
+    raw = next((points for most, points in RECENCY_STEPS if days <= most), 0)
     return round_half_up(raw * multiplier)
 
 
@@ -162,11 +183,10 @@ def breadth_score(inputs: ScoreInputs) -> int:
 def tenure_score(inputs: ScoreInputs, now: dt.datetime) -> int:
     if inputs.first_at is None:
         return 0
-    years = _whole_days(now, inputs.first_at) / 365.25
-    if inputs.lifetime_count >= 50 and years >= 2:
-        return 2
-    if inputs.lifetime_count >= 20 and years >= 1:
-        return 1
+    years = _whole_days(now, inputs.first_at) / DAYS_PER_YEAR
+    for least_count, least_years, points in TENURE_STEPS:
+        if inputs.lifetime_count >= least_count and years >= least_years:
+            return points
     return 0
 
 
@@ -190,11 +210,7 @@ def score_aggregates(now: dt.datetime) -> dict:
     Used on a Contact queryset: one LEFT JOIN to interactions, grouped by
     contact, so contacts without interactions get zeros (and score 0).
     """
-    d30 = now - dt.timedelta(days=30)
-    d90 = now - dt.timedelta(days=90)
-    d365 = now - dt.timedelta(days=365)
-    d2y = now - dt.timedelta(days=730)
-    d5y = now - dt.timedelta(days=1825)
+    d30, d90, d365, d2y, d5y = (now - dt.timedelta(days=d) for d in WINDOW_DAYS)
     counted = Q(interactions__occurred_at__lte=now) & ~Q(
         interactions__direction="event"
     )
@@ -273,8 +289,12 @@ _STORED = ("relationship_score", "interaction_count", "last_interaction_at")
 
 def _scored_rows(contacts: QuerySet[Contact], now: dt.datetime) -> Iterator[tuple]:
     """Yield (pk, stored values, new values) for each contact in ``contacts``."""
+    # values() before annotate(): GROUP BY these four columns only. After
+    # it, SQLite (which cannot group by the primary key alone) groups by
+    # every column of the contact, 3.4 times slower at 10,000 contacts.
     rows = (
         contacts.order_by()
+        .values("pk", *_STORED)
         .annotate(**score_aggregates(now))
         .values("pk", *_STORED, *(f"s_{name}" for name in _INPUT_FIELDS))
     )
@@ -342,7 +362,7 @@ def contacts_rescore_ids(
     # One IN list keeps this one aggregate query; SQLite's variable limit
     # (32,766) is far above what one sync run touches per chunk.
     total = RescoreResult(examined=0, changed=0, update_statements=0)
-    chunk = 20_000
+    chunk = ID_LIST_MAX
     for start in range(0, len(ids), chunk):
         part = contacts_rescore(
             contacts=Contact.objects.filter(
@@ -356,3 +376,175 @@ def contacts_rescore_ids(
             update_statements=total.update_statements + part.update_statements,
         )
     return total
+
+
+# --- the nightly rescore ------------------------------------------------------
+
+# Ages at which an interaction can move a stored score, as the formula above
+# reads them (``now - occurred_at`` reaching the age changes a component):
+# every window edge for any counted interaction; a recency step for the
+# interaction recency is measured from; a tenure step for the first one.
+# Whole days are floored, so "at most 7 days" ends at 8 days exactly, and
+# "1 year" (365.25 days) begins at 366.
+WINDOW_AGES = tuple(dt.timedelta(days=d) for d in WINDOW_DAYS)
+RECENCY_AGES = tuple(dt.timedelta(days=most + 1) for most, _points in RECENCY_STEPS)
+TENURE_AGES = tuple(
+    dt.timedelta(days=math.ceil(years * DAYS_PER_YEAR))
+    for _count, years, _points in TENURE_STEPS
+)
+LONGEST_AGE = max(WINDOW_AGES + RECENCY_AGES + TENURE_AGES)
+# How long before the previous run's ``now`` the search starts. A sync or
+# import rescores its contacts at the ``now`` it started with, which can be
+# this long before it commits (the SyncLock lease is one hour); if it
+# commits after a nightly run, its contacts are scored as of a moment
+# before that run's ``now``. Missing: a writer that commits more than this
+# after its ``now`` leaves its contacts unsearched for what crossed in
+# between, until something else makes them cross or be touched again.
+WRITER_LEEWAY = dt.timedelta(hours=1)
+# Stands for "no last interaction" in comparisons: older than any.
+NEVER = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class NightlyRescore:
+    """The contacts a nightly rescore has to score, and why.
+
+    ``since`` is the previous run's ``now``; None means every contact.
+    """
+
+    contacts: QuerySet[Contact]
+    since: dt.datetime | None
+
+    @property
+    def full(self) -> bool:
+        return self.since is None
+
+
+def _aged(age: dt.timedelta, *, since: dt.datetime, now: dt.datetime) -> Q:
+    """Match interactions that reached ``age`` between ``since`` and ``now``.
+
+    Both ends are inclusive: a superset of each exact boundary, which differ
+    by whether ``<`` or ``<=`` decides (windows start inclusive, whole days
+    floor), and a superset only costs a contact rescored for nothing.
+    """
+    return Q(occurred_at__gte=since - age, occurred_at__lte=now - age)
+
+
+def crossed_contact_ids(*, owner_id, since: dt.datetime, now: dt.datetime) -> QuerySet:
+    """Return the contact ids of the owner's interactions that may have moved a score.
+
+    Moved since ``since``, up to ``now``; an id may repeat. One statement
+    of index range scans on (owner, occurred_at), one range per age, each
+    with what makes that age matter:
+
+    - a window edge (30, 90, 365, 730, 1825 days): any counted interaction;
+    - a recency step (8, 31, 91 days): only the one recency is measured
+      from: the newest inbound or mutual one, or the newest of all when the
+      contact has none of those (up to ``now``);
+    - a tenure step (366, 731 days): only the contact's first interaction;
+    - age 0: an interaction dated after the moment its contact was scored
+      (a meeting stored ahead of time) counts once that moment is past. It
+      is the one newer than the contact's stored last interaction, which is
+      the newest counted one at that moment.
+    """
+    start = since - WRITER_LEEWAY
+
+    def beside(condition: Q, **when) -> Exists:
+        # Each one an index probe of (contact, occurred_at), never a scan.
+        return Exists(
+            Interaction.objects.filter(
+                condition, contact_id=OuterRef("contact_id"), **when
+            )
+        )
+
+    def later(condition: Q) -> Exists:
+        return beside(
+            condition, occurred_at__gt=OuterRef("occurred_at"), occurred_at__lte=now
+        )
+
+    def earlier(condition: Q) -> Exists:
+        return beside(condition, occurred_at__lt=OuterRef("occurred_at"))
+
+    inbound_like = Q(direction__in=INBOUND_LIKE)
+    counted = ~Q(direction="event")
+    # Recency counts from the newest inbound or mutual interaction, or
+    # from the newest of all when the contact has none of those.
+    recency_base = (inbound_like & ~later(inbound_like)) | (
+        ~inbound_like & ~later(counted) & ~earlier(inbound_like)
+    )
+    # A scalar sub-select, probed by primary key per row: as EXISTS,
+    # PostgreSQL hashes every contact of every owner to join a day's rows.
+    scored = Contact.objects.filter(pk=OuterRef("contact_id"))
+    scored_last = Subquery(scored.values("last_interaction_at")[:1])
+    newer_than_scored = Q(
+        occurred_at__gt=Coalesce(
+            scored_last, Value(NEVER, output_field=DateTimeField())
+        )
+    )
+    # One SELECT per age, joined by UNION ALL: each is then a range scan of
+    # the (owner, occurred_at) index that probes only its own rows. (As one
+    # OR, PostgreSQL costs every probe for every row, and past its JIT
+    # threshold spends more compiling the query than running it.)
+    alternatives = [
+        *((age, Q()) for age in WINDOW_AGES),
+        *((age, recency_base) for age in RECENCY_AGES),
+        *((age, ~earlier(counted)) for age in TENURE_AGES),
+        (dt.timedelta(0), newer_than_scored),
+    ]
+    selects = [
+        Interaction.objects.filter(
+            _aged(age, since=start, now=now), counted, matters, owner_id=owner_id
+        )
+        .order_by()
+        .values("contact_id")
+        for age, matters in alternatives
+    ]
+    return selects[0].union(*selects[1:], all=True)
+
+
+def nightly_rescore_start(*, owner: User, now: dt.datetime) -> NightlyRescore:
+    """Lock the owner's writes, record ``now``, return the contacts to rescore.
+
+    Call it inside the transaction that then rescores the returned contacts
+    (``contacts_rescore``): the time is stored in that transaction, so a
+    failed rescore leaves the previous one.
+
+    ``owner.scores_as_of`` (T) means: when the run that stored T committed,
+    every contact of the owner held the score, count and last interaction
+    the formula gives for its interactions at T. After that a contact's
+    stored values change only when its interactions do, and whoever
+    changes them rescores it: a sync, import or push rescores the contacts
+    it touched at its own ``now`` (at least T minus ``WRITER_LEEWAY``) and
+    leaves T alone, since it did not look at the others. So every contact
+    holds the formula's values at some moment t >= T - leeway, for its
+    interactions as they are; if none of those crossed a boundary between
+    t and ``now`` (``crossed_contact_ids``), they are its values at
+    ``now`` too. Only the others are rescored, and T becomes ``now``.
+
+    All contacts are rescored when there is no T, when T is in the future
+    (a clock set back), when T is older than the longest age the formula
+    reads (after which every interaction may have crossed something), or
+    when more than ``ID_LIST_MAX`` contacts crossed (nearly all anyway).
+
+    The owner's write lock rides in the UPDATE that stores ``now``, so the
+    reads that follow (statements of their own, with their own snapshots)
+    see everything a sync or push committed before, and none can commit
+    until this transaction ends (issue 8: the rescore overwrote
+    a racing push's counts with older ones). T is read from ``owner`` as
+    loaded: an older T only widens the search. ``owner`` is not changed.
+    """
+    previous = owner.scores_as_of
+    User.objects.filter(pk=owner.pk).filter(
+        owner_write_lock_condition(owner_id=owner.pk)
+    ).update(scores_as_of=now)
+    contacts = Contact.objects.filter(owner=owner)
+    if previous is None or previous > now or now - previous >= LONGEST_AGE:
+        return NightlyRescore(contacts=contacts, since=None)
+    crossed = crossed_contact_ids(owner_id=owner.pk, since=previous, now=now)
+    # Read as a list, then an IN list: as a sub-select PostgreSQL reads the
+    # aggregate's cursor with a fast-start plan that compares every contact
+    # with every crossed id (1.7 s instead of 50 ms at 10,000 contacts).
+    ids = {row["contact_id"] for row in crossed}
+    if len(ids) > ID_LIST_MAX:
+        return NightlyRescore(contacts=contacts, since=None)
+    return NightlyRescore(contacts=contacts.filter(pk__in=ids), since=previous)

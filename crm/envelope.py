@@ -9,6 +9,7 @@ message there. Validation errors are 400 (the original used 422).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -16,7 +17,6 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 ENVELOPE_KEYS = frozenset({"data", "error", "meta"})
 
@@ -50,6 +50,10 @@ def _error_message(detail) -> str:
 
 
 def envelope_exception_handler(exc, context):
+    # Imported here: rest_framework.views reads DEFAULT_RENDERER_CLASSES,
+    # which names this module, when it is first imported.
+    from rest_framework.views import exception_handler
+
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -107,19 +111,35 @@ class EnvelopePagination(PageNumberPagination):
 
     def paginate(self, queryset, request):
         """Return (rows, meta) for ``queryset``; pages past the end are empty."""
+        return self.paginate_with(
+            request,
+            count=queryset.count,
+            rows=lambda offset, size: list(queryset[offset : offset + size]),
+        )
+
+    def paginate_with(
+        self,
+        request,
+        *,
+        count: Callable[[], int],
+        rows: Callable[[int, int], list],
+    ) -> tuple[list, dict]:
+        """Return (rows, meta) from ``count()`` and ``rows(offset, size)``.
+
+        ``rows`` is not called for a page past the end, which is empty.
+        """
         self._validate(request)
         page = int(request.query_params.get("page", 1))
         size = self.get_page_size(request)
-        total = queryset.count()
+        total = count()
         offset = (page - 1) * size
-        rows = list(queryset[offset : offset + size]) if offset < total else []
         meta = {
             "total": total,
             "page": page,
             "page_size": size,
             "total_pages": max(1, math.ceil(total / size)),
         }
-        return rows, meta
+        return (rows(offset, size) if offset < total else []), meta
 
 
 class PageMetaSerializer(serializers.Serializer):

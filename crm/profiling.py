@@ -1,4 +1,7 @@
-"""Which requests silk records and who sees the debug toolbar."""
+"""Which requests silk records and who sees the debug toolbar.
+
+The recording itself is crm.silk_recorder's.
+"""
 
 from django.conf import settings
 
@@ -22,20 +25,3 @@ def silk_should_record(request) -> bool:
 def show_debug_toolbar(request) -> bool:
     user = getattr(request, "user", None)
     return bool(settings.DEBUG and user is not None and user.is_staff)
-
-
-def _no_explanation(connection, query, params) -> str:
-    return ""
-
-
-def silk_skip_explain() -> None:
-    """Stop silk from sending an EXPLAIN before every query it records.
-
-    silk 5.6 has no setting for this and runs ``EXPLAIN <query>`` for every
-    ORM query of a profiled request, doubling its database round trips;
-    that alone broke the 25 % overhead budget. Query plans are in
-    ``manage.py benchmark --explain`` instead. Remove when silk gets a switch.
-    """
-    import silk.sql
-
-    silk.sql._explain_query = _no_explanation

@@ -102,7 +102,7 @@ MIDDLEWARE = [
 ]
 if SILK_ENABLED:
     # After authentication so silk can tell staff from everyone else.
-    MIDDLEWARE.append("silk.middleware.SilkyMiddleware")
+    MIDDLEWARE.append("crm.silk_recorder.middleware.SilkRecorderMiddleware")
 if DEBUG_TOOLBAR_ENABLED:
     MIDDLEWARE.append("debug_toolbar.middleware.DebugToolbarMiddleware")
 # Innermost, so the count covers the view's queries and not silk's own.
@@ -276,6 +276,15 @@ SILKY_META = True
 SILKY_PYTHON_PROFILER = False
 SILKY_INTERCEPT_FUNC = silk_should_record
 SILKY_HIDE_COOKIES = True
+# silk's pages and models, our recorder (crm/silk_recorder): a background
+# thread writes the recorded requests in batches of this many, or when the
+# oldest has waited this long; a full buffer stops recording (counted).
+# silk checks this name before its own profiling helpers run; ours records.
+SILKY_MIDDLEWARE_CLASS = "crm.silk_recorder.middleware.SilkRecorderMiddleware"
+SILK_RECORDER_BATCH_SIZE = env.int("SILK_RECORDER_BATCH_SIZE", default=50)
+SILK_RECORDER_FLUSH_SECONDS = env.float("SILK_RECORDER_FLUSH_SECONDS", default=2.0)
+SILK_RECORDER_MAX_PENDING = env.int("SILK_RECORDER_MAX_PENDING", default=200)
+SILK_RECORDER_SYNCHRONOUS = env.bool("SILK_RECORDER_SYNCHRONOUS", default=False)
 
 DEBUG_TOOLBAR_CONFIG = {"SHOW_TOOLBAR_CALLBACK": "crm.profiling.show_debug_toolbar"}
 

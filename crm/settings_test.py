@@ -1,7 +1,8 @@
 """Test settings: eager Celery, a fast hasher, silk installed but not recording.
 
-silk's middleware is left out because its own writes would count in every
-query-count assertion; the silk tests put it back for themselves.
+silk's recorder is left out because its own writes would count in every
+query-count assertion; the silk tests put it back for themselves, and it
+writes each request as it ends, so the rows are in the test's transaction.
 """
 
 import os
@@ -10,8 +11,9 @@ os.environ.setdefault("DEBUG_TOOLBAR_ENABLED", "false")
 
 from crm.settings import *  # noqa: F403
 
-SILK_MIDDLEWARE = "silk.middleware.SilkyMiddleware"
+SILK_MIDDLEWARE = "crm.silk_recorder.middleware.SilkRecorderMiddleware"
 MIDDLEWARE = [m for m in MIDDLEWARE if m != SILK_MIDDLEWARE]  # noqa: F405
+SILK_RECORDER_SYNCHRONOUS = True
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

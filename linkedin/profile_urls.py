@@ -41,6 +41,8 @@ _DANGEROUS_SCHEME = re.compile(
     r"(?:javascript|vbscript|data|file|about|blob|mailto|tel):", re.IGNORECASE
 )
 _ASCII_SLUG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+# The same test for a whole ASCII slug at once (a push checks hundreds).
+_ASCII_SLUG = re.compile(r"[A-Za-z0-9_.-]+")
 
 # Zero-width characters that survive copy and paste around a URL but are
 # not whitespace to str.strip().
@@ -113,6 +115,11 @@ def normalise_profile_url(value: str | None) -> str:
     return CANONICAL_PREFIX + slug
 
 
+def profile_url_key_of_id(profile_id: str) -> str:
+    """Return the canonical URL of ``/in/<profile_id>``, or "" if it is not one."""
+    return normalise_profile_url(CANONICAL_PREFIX + profile_id) if profile_id else ""
+
+
 def profile_id_from_url(url: str | None) -> str:
     """Return the canonical slug of a person-profile URL, or ""."""
     canonical = normalise_profile_url(url)
@@ -146,6 +153,8 @@ def _canonical_slug(raw: str) -> str:
     decoded = decoded.strip(_INVISIBLE_EDGES)
     if len(decoded) > MAX_SLUG_LENGTH or not any(char.isalnum() for char in decoded):
         return ""
+    if decoded.isascii():
+        return decoded if _ASCII_SLUG.fullmatch(decoded) else ""
     if not all(_is_slug_char(char) for char in decoded):
         return ""
     return decoded

@@ -104,11 +104,15 @@ class TwitterConnectedSerializer(serializers.Serializer):
 class DeletedSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     deleted = serializers.BooleanField()
+    # False when the provider could not confirm the grant is gone; the
+    # account is disconnected here anyway and the user is notified.
+    revoked = serializers.BooleanField()
 
 
 class DisconnectedSerializer(serializers.Serializer):
     disconnected = serializers.BooleanField()
     accounts = serializers.IntegerField()
+    revoked = serializers.BooleanField()
 
 
 class SyncStartedSerializer(serializers.Serializer):
@@ -203,7 +207,7 @@ class GoogleAccountsApi(APIView):
 class GoogleAccountDetailApi(APIView):
     @extend_schema(
         tags=[TAG],
-        summary="Disconnect one Google account",
+        summary="Disconnect one Google account and revoke its grant at Google",
         responses=enveloped_schema("GoogleAccountDeletedResponse", DeletedSerializer()),
     )
     def delete(self, request: Request, account_id) -> Response:
@@ -213,10 +217,12 @@ class GoogleAccountDetailApi(APIView):
             ),
             pk=account_id,
         )
-        oauth.provider_accounts_disconnect(
+        disconnected = oauth.provider_accounts_disconnect(
             owner=request.user, kind=account.kind, account_pk=account.pk
         )
-        return envelope({"id": str(account_id), "deleted": True})
+        return envelope(
+            {"id": str(account_id), "deleted": True, "revoked": disconnected.revoked}
+        )
 
 
 # --- X ---------------------------------------------------------------------------
@@ -262,17 +268,23 @@ class TwitterCallbackApi(APIView):
 class TwitterDisconnectApi(APIView):
     @extend_schema(
         tags=[TAG],
-        summary="Disconnect X",
+        summary="Disconnect X and revoke its grant at X",
         request=None,
         responses=enveloped_schema(
             "TwitterDisconnectedResponse", DisconnectedSerializer()
         ),
     )
     def post(self, request: Request) -> Response:
-        deleted = oauth.provider_accounts_disconnect(
+        disconnected = oauth.provider_accounts_disconnect(
             owner=request.user, kind=ProviderAccount.KIND_TWITTER
         )
-        return envelope({"disconnected": True, "accounts": deleted})
+        return envelope(
+            {
+                "disconnected": True,
+                "accounts": disconnected.accounts,
+                "revoked": disconnected.revoked,
+            }
+        )
 
     delete = post
 

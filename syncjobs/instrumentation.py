@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.utils import timezone
 
 from crm.querycount import count_queries
@@ -122,7 +123,7 @@ def instrumented_run(
     """
     started = time.monotonic()
     with count_queries() as counter:
-        run = SyncRun.objects.create(
+        run = SyncRun(
             owner=owner,
             platform=platform,
             sync_type=trigger,
@@ -130,6 +131,7 @@ def instrumented_run(
             status=STATUS_STARTED,
             started_at=timezone.now(),
         )
+        _insert(run)
         recorder = RunRecorder(run=run)
         crashed = False
         try:
@@ -142,6 +144,69 @@ def instrumented_run(
         finally:
             queries = counter.count
             _finish(recorder, crashed=crashed, started=started, queries=queries)
+
+
+# What ``_finish`` writes into the run's row.
+FINISHED_FIELDS = (
+    "status",
+    "completed_at",
+    "duration_ms",
+    "records_fetched",
+    "records_created",
+    "records_updated",
+    "records_skipped",
+    "records_failed",
+    "contacts_rescored",
+    "query_count",
+    "error_message",
+    "details",
+)
+
+
+# The run's two writes go straight to the cursor: through ``Model.save``
+# and ``QuerySet.update`` they cost 0.8 ms of Python per run, a tenth of a
+# small LinkedIn push, for two statements of one row each. The SQL and
+# parameters are the ones the ORM sends (each field's own conversion);
+# what is skipped is the save signals (SyncRun has no receivers) and the
+# query compiler.
+def _insert(run: SyncRun) -> None:
+    """INSERT every column of ``run``, as ``save(force_insert=True)`` would."""
+    fields = SyncRun._meta.concrete_fields
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    params = [
+        field.get_db_prep_save(field.pre_save(run, add=True), connection)
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(SyncRun._meta.db_table)} ({columns}) "
+            f"VALUES ({placeholders})",
+            params,
+        )
+    run._state.adding = False
+    run._state.db = connection.alias
+
+
+def _update(run: SyncRun, names: tuple[str, ...]) -> None:
+    """UPDATE the ``names`` columns of ``run``'s row from its attributes."""
+    meta = SyncRun._meta
+    fields = [meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    params = [
+        field.get_db_prep_save(getattr(run, field.attname), connection)
+        for field in fields
+    ]
+    params.append(meta.pk.get_db_prep_value(run.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} "
+            f"WHERE {table}.{quote(meta.pk.column)} = %s",
+            params,
+        )
 
 
 def _finish(
@@ -166,20 +231,7 @@ def _finish(
     run.details = details
     # An UPDATE by primary key outside the work's transaction, so it lands
     # even when that transaction rolled back.
-    SyncRun.objects.filter(pk=run.pk).update(
-        status=run.status,
-        completed_at=run.completed_at,
-        duration_ms=run.duration_ms,
-        records_fetched=run.records_fetched,
-        records_created=run.records_created,
-        records_updated=run.records_updated,
-        records_skipped=run.records_skipped,
-        records_failed=run.records_failed,
-        contacts_rescored=run.contacts_rescored,
-        query_count=run.query_count,
-        error_message=run.error_message,
-        details=run.details,
-    )
+    _update(run, FINISHED_FIELDS)
     logger.info(
         "sync run finished",
         extra={

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.db.models import Q
 from django.utils import timezone
 
 from syncjobs.models import SyncLock
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 3600
 
@@ -31,6 +34,7 @@ def sync_lock_claim(
     platform: str,
     ttl_seconds: int = DEFAULT_TTL_SECONDS,
     holder: str | None = None,
+    on_abandoned: Callable[[str], None] | None = None,
 ) -> str:
     """Claim the (owner, platform) lock and return the holder token.
 
@@ -46,9 +50,18 @@ def sync_lock_claim(
     then run together (Redis hands a task out again while it still runs
     once it is older than the visibility timeout); the owner's write lock
     keeps their writes apart.
+
+    ``on_abandoned(previous_holder)`` is called after a claim that took
+    over a lease its holder never released (expired, or this holder's
+    own): that holder's run died, or overran its lease.
     """
     now = timezone.now()
     lock, _ = SyncLock.objects.get_or_create(owner=owner, platform=platform)
+    # Read before the claim, by the get_or_create above, so it costs no
+    # statement. A holder that released between that read and the claim
+    # looks abandoned too; its run then ends with its real outcome anyway
+    # (see syncjobs.interrupted).
+    previous_holder = lock.holder
     claimable = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     if holder:
         claimable |= Q(holder=holder)
@@ -65,6 +78,17 @@ def sync_lock_claim(
             .first()
         )
         raise SyncLocked(platform=platform, locked_until=until)
+    if previous_holder and on_abandoned is not None:
+        try:
+            on_abandoned(previous_holder)
+        except Exception:
+            # Bookkeeping about the dead run must not cost this run its
+            # lease (the caller only releases what it got back); the beat
+            # sweep ends those runs later anyway.
+            logger.exception(
+                "handling an abandoned lease failed",
+                extra={"platform": platform, "previous_holder": previous_holder},
+            )
     return holder
 
 
@@ -86,14 +110,20 @@ def sync_lock(
     platform: str,
     ttl_seconds: int = DEFAULT_TTL_SECONDS,
     holder: str | None = None,
+    on_abandoned: Callable[[str], None] | None = None,
 ) -> Iterator[str]:
     """Hold the (owner, platform) lock for the block; raise SyncLocked if taken.
 
     Claim it outside any work transaction: a claim that is not committed is
-    invisible to the other workers. ``holder`` is as for ``sync_lock_claim``.
+    invisible to the other workers. ``holder`` and ``on_abandoned`` are as
+    for ``sync_lock_claim``.
     """
     holder = sync_lock_claim(
-        owner=owner, platform=platform, ttl_seconds=ttl_seconds, holder=holder
+        owner=owner,
+        platform=platform,
+        ttl_seconds=ttl_seconds,
+        holder=holder,
+        on_abandoned=on_abandoned,
     )
     try:
         yield holder

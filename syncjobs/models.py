@@ -140,6 +140,13 @@ class SyncRun(models.Model):
             models.Index(
                 fields=["owner", "platform", "status"], name="syncrun_owner_platform"
             ),
+            # Only the few runs still started: what the beat sweep for runs
+            # whose worker died reads (syncjobs.interrupted).
+            models.Index(
+                fields=["started_at"],
+                name="syncrun_open_started",
+                condition=models.Q(status=STATUS_STARTED),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -38,6 +38,7 @@ STATE_TTL = 600  # seconds, as the original's Redis-held Google state
 STATE_SALT = "syncjobs.oauth.state"
 PROVIDER_GOOGLE = "google"
 PROVIDER_TWITTER = "twitter"
+NOTIFICATION_BODY_MAX = 500
 
 # https://developers.google.com/identity/protocols/oauth2/web-server
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
@@ -202,20 +203,77 @@ def provider_account_connect(
     return account
 
 
+@dataclass(frozen=True)
+class Disconnected:
+    """How many accounts were disconnected, and whether every grant was revoked."""
+
+    accounts: int
+    revoked: bool
+
+
+# Where the user removes an app's access by hand when the revoke failed.
+GRANT_SETTINGS = {
+    ProviderAccount.KIND_GOOGLE: (
+        "Google",
+        "in your Google Account, under Security, Your connections to "
+        "third-party apps & services",
+    ),
+    ProviderAccount.KIND_TWITTER: (
+        "X",
+        "on X, under Settings, Security and account access, Apps and sessions",
+    ),
+}
+
+
 def provider_accounts_disconnect(
     *, owner, kind: str, account_pk: str | None = None
-) -> int:
-    """Delete ``owner``'s accounts of ``kind`` (or the one ``account_pk``).
+) -> Disconnected:
+    """Revoke and delete ``owner``'s accounts of ``kind`` (or the one ``account_pk``).
+
+    1. Revoke each account's grant at the provider, before any write: the
+       calls leave no transaction open while the provider answers.
+    2. Delete the accounts whatever the provider said; a grant that could
+       not be revoked is told to the user in a notification, with where to
+       remove the access by hand.
 
     The synced contacts and interactions stay; past runs keep their rows.
-    Missing: the grant is not revoked at the provider (Google's and X's
-    revoke endpoints); the user can do that from their account settings.
     """
+    from syncjobs.revocation import account_grant_revoke
+
     accounts = ProviderAccount.objects.filter(owner=owner, kind=kind)
     if account_pk is not None:
         accounts = accounts.filter(pk=account_pk)
-    deleted, _ = accounts.delete()
-    return deleted
+    outcomes = [(account, account_grant_revoke(account)) for account in accounts]
+
+    with transaction.atomic():
+        deleted, _ = ProviderAccount.objects.filter(
+            pk__in=[account.pk for account, _ in outcomes]
+        ).delete()
+        for account, outcome in outcomes:
+            if not outcome.revoked:
+                _revoke_failed_notify(account=account, detail=outcome.detail)
+    return Disconnected(
+        accounts=deleted, revoked=all(outcome.revoked for _, outcome in outcomes)
+    )
+
+
+def _revoke_failed_notify(*, account: ProviderAccount, detail: str) -> None:
+    label, where = GRANT_SETTINGS[account.kind]
+    shown = (
+        f"@{account.account_name}"
+        if account.kind == ProviderAccount.KIND_TWITTER and account.account_name
+        else account.account_id
+    )
+    Notification.objects.create(
+        owner_id=account.owner_id,
+        notification_type="sync",
+        title=f"{label} access not revoked",
+        body=(
+            f"Disconnected {shown}, but {label} could not be told to end this "
+            f"app's access ({detail}). Remove it {where}."
+        )[:NOTIFICATION_BODY_MAX],
+        link="/settings",
+    )
 
 
 # --- Google --------------------------------------------------------------------

@@ -64,8 +64,10 @@ SCHEDULES: tuple[Schedule, ...] = (
         minute="0",
         hour="2",
         note=(
-            "Every day at 02:00 UTC: rescore every contact of every user, so "
-            "scores age even for people nobody synced that day."
+            "Every day at 02:00 UTC: bring every user's scores up to date, so "
+            "scores age even for people nobody synced that day (only the "
+            "contacts an interaction's age moved across a boundary since the "
+            "previous night are rescored)."
         ),
     ),
     Schedule(
@@ -97,6 +99,16 @@ SCHEDULES: tuple[Schedule, ...] = (
         note=(
             "Every day at 06:00 UTC: queue one Google Calendar sync (past "
             "meetings) per user with a connected Google account."
+        ),
+    ),
+    # Added by the reliability work (stale runs), apart from the others.
+    Schedule(
+        name="interrupt-stale-sync-runs-every-15-min",
+        task="syncjobs.tasks.interrupt_stale_sync_runs",
+        minute="*/15",
+        note=(
+            "Every 15 minutes (UTC): end as failed, interrupted, the runs "
+            "still started after a whole lock lease (an hour): their worker died."
         ),
     ),
 )

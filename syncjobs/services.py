@@ -24,6 +24,7 @@ from contacts.scoring import (
     RescoreResult,
     contacts_rescore,
     contacts_rescore_ids,
+    nightly_rescore_start,
 )
 from contacts.services import (
     BULK_BATCH_SIZE,
@@ -39,6 +40,7 @@ from syncjobs import importers
 from syncjobs.accounts import account_credentials, account_mark_reauth_required
 from syncjobs.emailaddr import normalise_email
 from syncjobs.instrumentation import RunRecorder, instrumented_run
+from syncjobs.interrupted import sync_runs_interrupt_left_behind
 from syncjobs.locks import SyncLocked, sync_lock
 from syncjobs.models import (
     PROVIDER_GMAIL,
@@ -325,7 +327,8 @@ def sync_provider(
     """Run one sync of ``platform`` for ``account`` and return its SyncRun.
 
     1. Take the (user, platform) lock; when another run holds it, record
-       this one as skipped.
+       this one as skipped. Taking over a lease its holder never released
+       ends the earlier runs left "started" as interrupted.
     2. Fetch from the stored cursor, outside any transaction (a network
        call must not hold the database).
     3. In one transaction: upsert, rescore what got new interactions,
@@ -350,7 +353,14 @@ def sync_provider(
         owner=owner, platform=platform, trigger=trigger, account=account
     ) as recorder:
         try:
-            with sync_lock(owner=owner, platform=platform, holder=lock_holder):
+            with sync_lock(
+                owner=owner,
+                platform=platform,
+                holder=lock_holder,
+                on_abandoned=lambda previous: sync_runs_interrupt_left_behind(
+                    run=recorder.run, abandoned_holder=previous
+                ),
+            ):
                 cursor = dict((account.cursor or {}).get(platform) or {})
                 extra = {"http": http} if http is not None else {}
                 result = provider.fetch(
@@ -555,18 +565,16 @@ def rescore_all(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[User, int, int], None] | None = None,
 ) -> list[SyncRun]:
-    """Rescore every contact of ``owner`` (or of every active user).
+    """Bring every score of ``owner`` (or of every active user) up to ``now``.
 
+    The nightly rescore: per user, only the contacts whose interactions
+    crossed a boundary of the formula since the user's previous run, or
+    all of them the first time (``contacts.scoring.nightly_rescore_start``,
+    which also takes the owner's write lock, so a racing sync or push
+    waits instead of having its counts overwritten).
     One run per user, each in its own transaction: a user whose rescore
     fails gets a failed run and the others go on (the original shared one
-    transaction, so one failure rolled back everyone's scores). No lock:
-    two rescores of the same rows write the same values.
-    Missing: the owner's write lock. A sync or push that commits between
-    this rescore's aggregate read and its UPDATE has its new scores and
-    counts overwritten with older ones, until that contact is rescored
-    again. Taking the lock costs a statement that the rescore's budget
-    (test_b16) has no room for, and a lock riding in the aggregate read
-    reads a snapshot taken before the wait.
+    transaction, so one failure rolled back everyone's scores).
     ``progress(user, done, total)`` is called after each user.
     """
     now = now or timezone.now()
@@ -583,11 +591,11 @@ def rescore_all(
                 owner=user, platform=PROVIDER_SCORING, trigger=trigger
             ) as recorder:
                 with transaction.atomic():
+                    nightly = nightly_rescore_start(owner=user, now=now)
                     result = contacts_rescore(
-                        contacts=Contact.objects.filter(owner=user),
-                        now=now,
-                        batch_size=batch_size,
+                        contacts=nightly.contacts, now=now, batch_size=batch_size
                     )
+                recorder.details["full"] = nightly.full
                 recorder.fetched = result.examined
                 recorder.rescored = result.examined
                 recorder.updated = result.changed

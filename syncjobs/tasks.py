@@ -2,7 +2,7 @@
 
 Per-user tasks sync every connected account of one provider for one user;
 the ``*_all`` tasks fan out one per-user task per user with such an account;
-``rescore_all_users`` rescores every contact. Queues are chosen by name in
+``rescore_all_users`` is the nightly rescore. Queues are chosen by name in
 ``CELERY_TASK_ROUTES`` (one per provider), so the tasks never name one.
 
 Retries: a transient ``ProviderError`` (a 429, a 5xx, a timeout) is retried
@@ -379,7 +379,11 @@ def sync_twitter_all():
 
 @shared_task(name="syncjobs.tasks.rescore_all_users")
 def rescore_all_users():
-    """Rescore every contact of every user, one recorded run per user."""
+    """Bring every user's scores up to now, one recorded run per user.
+
+    Per user only the contacts the day can have changed are rescored (all
+    of them on a user's first run): ``syncjobs.services.rescore_all``.
+    """
     from syncjobs import services
 
     runs = services.rescore_all(trigger=TRIGGER_SCHEDULED)
@@ -388,6 +392,14 @@ def rescore_all_users():
         "runs": len(runs),
         "contacts_rescored": sum(run.contacts_rescored for run in runs),
     }
+
+
+@shared_task(name="syncjobs.tasks.interrupt_stale_sync_runs")
+def interrupt_stale_sync_runs():
+    """End the runs still started after a whole lock lease: their worker died."""
+    from syncjobs.interrupted import sync_runs_interrupt_stale
+
+    return {"status": "ok", "interrupted": sync_runs_interrupt_stale()}
 
 
 def account_sync_queue(

@@ -3,12 +3,20 @@
 Uses google-auth's user credentials, refreshed through its requests
 transport, and google-api-python-client's bundled discovery documents, so
 building a client never calls the network. Tests pass ``http`` (one of the
-client library's own HTTP mocks) to replay recorded responses.
+client library's own HTTP mocks) to replay recorded responses, and mock
+the token endpoint with ``responses``.
+
+Every refresh is reported to the account's ``on_refresh``, also the ones
+the client libraries make by themselves mid-run: google-auth-httplib2
+refreshes and retries on a 401, and so does the batch client for each 401
+part of a batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 
 import google.auth.exceptions
 import google.auth.transport.requests
@@ -21,6 +29,34 @@ from googleapiclient.discovery import build
 from syncjobs.providers.base import AccountCredentials, ProviderError, TokenRevoked
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"
+TOKEN_TIMEOUT = 30  # seconds; google-auth's own default is 120
+
+
+class ReportingCredentials(Credentials):
+    """User credentials that report each new access token to ``on_refresh``.
+
+    Every refresh goes through google-auth's requests transport, whatever
+    the caller hands in: the batch client refreshes through a bare
+    ``httplib2.Http()`` of its own, with no timeout. One transport gives
+    every refresh the same timeout and the same errors.
+    """
+
+    on_refresh: Callable[[str, dt.datetime | None], None] | None = None
+
+    def refresh(self, request) -> None:
+        super().refresh(_token_request())
+        if self.on_refresh is not None:
+            expiry = self.expiry
+            if expiry is not None:
+                # google-auth keeps expiry as a naive UTC datetime.
+                expiry = expiry.replace(tzinfo=dt.UTC)
+            self.on_refresh(self.token, expiry)
+
+
+def _token_request():
+    return functools.partial(
+        google.auth.transport.requests.Request(), timeout=TOKEN_TIMEOUT
+    )
 
 
 def google_credentials(account: AccountCredentials) -> Credentials:
@@ -29,7 +65,7 @@ def google_credentials(account: AccountCredentials) -> Credentials:
     if expiry is not None and expiry.tzinfo is not None:
         # google-auth compares expiry with a naive UTC datetime.
         expiry = expiry.astimezone(dt.UTC).replace(tzinfo=None)
-    credentials = Credentials(
+    credentials = ReportingCredentials(
         token=account.access_token or None,
         refresh_token=account.refresh_token or None,
         token_uri=TOKEN_URI,
@@ -37,12 +73,14 @@ def google_credentials(account: AccountCredentials) -> Credentials:
         client_secret=settings.GOOGLE_CLIENT_SECRET or "unset-client-secret",
         expiry=expiry,
     )
+    credentials.on_refresh = account.on_refresh
     if credentials.valid:
         return credentials
     if not credentials.refresh_token:
         raise TokenRevoked(f"{account.account_id}: no refresh token stored")
     try:
-        credentials.refresh(google.auth.transport.requests.Request())
+        # The transport is the one ReportingCredentials always uses.
+        credentials.refresh(None)
     except google.auth.exceptions.RefreshError as exc:
         if "invalid_grant" in str(exc):
             raise TokenRevoked(f"{account.account_id}: {exc}") from exc
@@ -53,11 +91,6 @@ def google_credentials(account: AccountCredentials) -> Credentials:
         raise ProviderError(
             f"{account.account_id}: token endpoint unreachable"
         ) from exc
-    if account.on_refresh is not None:
-        new_expiry = credentials.expiry
-        if new_expiry is not None:
-            new_expiry = new_expiry.replace(tzinfo=dt.UTC)
-        account.on_refresh(credentials.token, new_expiry)
     return credentials
 
 

@@ -52,6 +52,24 @@ _SCOPE_REASONS = frozenset(
     {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 )
 _EXPIRED_SYNC_TOKEN = "EXPIRED_SYNC_TOKEN"
+GROUP_PAGE_SIZE = 1000
+# System groups have the same ids in every account, so they need no lookup.
+# These four say something about the person; "myContacts" (every saved
+# contact), "all", "chatBuddies" and "blocked" give no tag.
+SYSTEM_GROUP_TAGS = {
+    "contactGroups/starred": "starred",
+    "contactGroups/friends": "friends",
+    "contactGroups/family": "family",
+    "contactGroups/coworkers": "coworkers",
+}
+UNTAGGED_SYSTEM_GROUPS = frozenset(
+    {
+        "contactGroups/myContacts",
+        "contactGroups/all",
+        "contactGroups/chatBuddies",
+        "contactGroups/blocked",
+    }
+)
 
 _EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # "Jane Doe | Acme", "Jane Doe @ Acme", "Jane Doe / Acme", "Jane Doe — Acme",
@@ -84,7 +102,10 @@ class GooglePeopleProvider(Provider):
            there is none), following nextPageToken.
         2. When the token has expired (a 400, sometimes a 410), list them
            all again without it and flag the cursor ``full_resync``.
-        3. Map each person; store the new sync token in the cursor.
+        3. When someone is in one of the user's own contact groups, list
+           the groups to name them (one call per run, only then).
+        4. Map each person, with their groups as tags; store the new sync
+           token in the cursor.
         """
         service = google_service("people", "v1", credentials, http=http)
         account = credentials.account_id
@@ -98,10 +119,14 @@ class GooglePeopleProvider(Provider):
             full_resync = True
             people, next_sync_token = _list_connections(service, None, account)
 
+        group_tags = {
+            **SYSTEM_GROUP_TAGS,
+            **_user_group_names(service, _user_groups(people), account),
+        }
         result = ParseResult()
         for index, person in enumerate(people, start=1):
             result.items_read += 1
-            _read_person(person, index, result)
+            _read_person(person, index, result, group_tags=group_tags)
         # An empty token clears the stored one, so the next run lists all.
         result.cursor["sync_token"] = next_sync_token
         if full_resync:
@@ -126,21 +151,72 @@ def _list_connections(
     next_sync_token = ""
     while request is not None:
         try:
-            response = request.execute()
+            response = _execute(request, account)
         except HttpError as exc:
             if sync_token and _is_expired_sync_token(exc):
                 raise _ExpiredSyncToken from exc
             raise _provider_error(exc, account) from exc
-        except google.auth.exceptions.RefreshError as exc:
-            if "invalid_grant" in str(exc):
-                raise TokenRevoked(f"{account}: {exc}") from exc
-            raise ProviderError(f"{account}: token refresh failed: {exc}") from exc
-        except (httplib2.HttpLib2Error, OSError) as exc:
-            raise ProviderError(f"{account}: People API unreachable: {exc}") from exc
         people.extend(response.get("connections", []))
         next_sync_token = response.get("nextSyncToken", next_sync_token)
         request = connections.list_next(request, response)
     return people, next_sync_token
+
+
+def _user_groups(people: list[dict]) -> set[str]:
+    """Return the resource names of the user's own groups ``people`` are in."""
+    return {
+        name
+        for person in people
+        for name in _membership_groups(person)
+        if name not in SYSTEM_GROUP_TAGS and name not in UNTAGGED_SYSTEM_GROUPS
+    }
+
+
+def _membership_groups(person: dict) -> list[str]:
+    names = []
+    for membership in person.get("memberships") or ():
+        group = (membership or {}).get("contactGroupMembership") or {}
+        name = group.get("contactGroupResourceName") or (
+            f"contactGroups/{group['contactGroupId']}"
+            if group.get("contactGroupId")
+            else ""
+        )
+        if name:
+            names.append(name)
+    return names
+
+
+def _user_group_names(service, wanted: set[str], account: str) -> dict[str, str]:
+    """Return {resource name: name} of the user's groups, when ``wanted`` has any."""
+    if not wanted:
+        return {}
+    # https://developers.google.com/people/api/rest/v1/contactGroups/list
+    groups = service.contactGroups()
+    request = groups.list(pageSize=GROUP_PAGE_SIZE, groupFields="name,groupType")
+    names: dict[str, str] = {}
+    while request is not None:
+        try:
+            response = _execute(request, account)
+        except HttpError as exc:
+            raise _provider_error(exc, account) from exc
+        for group in response.get("contactGroups", []):
+            name = (group.get("formattedName") or group.get("name") or "").strip()
+            if group.get("groupType") == "USER_CONTACT_GROUP" and name:
+                names[group["resourceName"]] = name
+        request = groups.list_next(request, response)
+    return names
+
+
+def _execute(request, account: str) -> dict:
+    """Run one API call; map auth and transport failures (HttpError passes)."""
+    try:
+        return request.execute()
+    except google.auth.exceptions.RefreshError as exc:
+        if "invalid_grant" in str(exc):
+            raise TokenRevoked(f"{account}: {exc}") from exc
+        raise ProviderError(f"{account}: token refresh failed: {exc}") from exc
+    except (httplib2.HttpLib2Error, OSError) as exc:
+        raise ProviderError(f"{account}: People API unreachable: {exc}") from exc
 
 
 def _error_reasons(exc: HttpError) -> set[str]:
@@ -193,7 +269,9 @@ def _retry_after(response) -> float | None:
         return None
 
 
-def _read_person(person: dict, index: int, result: ParseResult) -> None:
+def _read_person(
+    person: dict, index: int, result: ParseResult, *, group_tags: dict[str, str]
+) -> None:
     resource_name = person.get("resourceName", "")
     position = resource_name or f"person #{index}"
     if (person.get("metadata") or {}).get("deleted"):
@@ -243,9 +321,10 @@ def _read_person(person: dict, index: int, result: ParseResult) -> None:
         ),
         "",
     )
-    # Shortcoming: memberships are requested but not turned into tags; a
-    # user's own groups are named only by contactGroups.batchGet, which is
-    # not called yet.
+    # A group deleted since (or unknown) names no tag.
+    tags = _unique(
+        group_tags[group] for group in _membership_groups(person) if group in group_tags
+    )
     result.contacts.append(
         ContactRecord(
             source=SOURCE,
@@ -262,6 +341,7 @@ def _read_person(person: dict, index: int, result: ParseResult) -> None:
             birthday=birthday,
             birthday_text=birthday_text,
             avatar_url=photo,
+            tags=tuple(tags),
         )
     )
 

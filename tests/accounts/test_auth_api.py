@@ -17,6 +17,7 @@ from contacts.authentication import (
     EXTENSION_AUDIENCE,
     WEB_AUDIENCE,
     ExtensionJWTAuthentication,
+    WebJWTAuthentication,
     extension_token_for,
     web_token_for,
 )
@@ -279,7 +280,8 @@ def test_change_password_sets_the_new_password_for_the_next_login(alice):
     )
 
     assert response.status_code == 200
-    assert response.json()["data"] == {"updated": True}
+    data = response.json()["data"]
+    assert (data["updated"], data["token_type"]) == (True, "bearer")
     login = APIClient().post
     old = login(
         "/api/v1/auth/login",
@@ -292,6 +294,123 @@ def test_change_password_sets_the_new_password_for_the_next_login(alice):
         format="json",
     )
     assert (old.status_code, new.status_code) == (401, 200)
+
+
+def change_password(client: APIClient):
+    return client.post(
+        "/api/v1/auth/change-password",
+        {"current_password": "alice-pass-1", "new_password": "a-new-passphrase"},
+        format="json",
+    )
+
+
+def test_change_password_ends_every_web_and_extension_token_issued_before(alice):
+    old_web = web_token_for(alice)
+    other_device = web_token_for(alice)
+    old_extension = extension_token_for(alice)
+
+    response = change_password(bearer(old_web))
+
+    assert response.status_code == 200
+    for token in (old_web, other_device):
+        refused = bearer(token).get("/api/v1/auth/me")
+        assert refused.status_code == 401
+        assert refused.json()["data"] is None
+        assert refused.json()["error"]["code"] == "authentication_failed"
+        assert error_message(refused) == "Token was issued before a password change"
+        assert refused["WWW-Authenticate"] == 'Bearer realm="api"'
+    pushed = call_push_like(old_extension)
+    assert pushed.status_code == 401
+    assert pushed.data["detail"] == "Token was issued before a password change"
+
+
+def test_change_password_answers_with_a_new_web_token_that_works(alice):
+    response = change_password(web_client(alice))
+
+    new_token = response.json()["data"]["access_token"]
+    me = bearer(new_token).get("/api/v1/auth/me")
+    assert me.status_code == 200
+    assert me.json()["data"]["email"] == "alice@example.com"
+    assert claims(new_token)["aud"] == WEB_AUDIENCE
+    alice.refresh_from_db()
+    # Tokens issued after the change work, the extension's too (it pairs
+    # again and gets one).
+    assert web_client(alice).get("/api/v1/auth/me").status_code == 200
+    assert call_push_like(extension_token_for(alice)).status_code == 200
+
+
+def test_a_password_changed_outside_the_api_ends_the_tokens_too(alice):
+    token = web_token_for(alice)
+    # What the admin's password form and ``manage.py changepassword`` do.
+    alice.set_password("changed-by-support")
+    alice.save()
+
+    response = bearer(token).get("/api/v1/auth/me")
+
+    assert response.status_code == 401
+    assert error_message(response) == "Token was issued before a password change"
+
+
+def test_a_failed_password_change_leaves_the_token_working(alice):
+    client = web_client(alice)
+
+    client.post(
+        "/api/v1/auth/change-password",
+        {"current_password": "wrong", "new_password": "a-new-passphrase"},
+        format="json",
+    )
+
+    assert client.get("/api/v1/auth/me").status_code == 200
+
+
+def test_change_password_deletes_the_users_drf_tokens(alice, bob):
+    Token.objects.create(user=alice)
+    kept = Token.objects.create(user=bob)
+
+    change_password(web_client(alice))
+
+    assert list(Token.objects.values_list("key", flat=True)) == [kept.key]
+
+
+def test_a_token_without_the_password_claim_is_refused(alice):
+    token = signed(
+        {
+            "sub": str(alice.pk),
+            "aud": WEB_AUDIENCE,
+            "exp": int((dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).timestamp()),
+            "token_type": "access",
+            "jti": "before-the-claim",
+        }
+    )
+
+    response = bearer(token).get("/api/v1/auth/me")
+
+    assert response.status_code == 401
+    assert error_message(response) == "Token was issued before a password change"
+
+
+def test_the_password_claim_does_not_show_the_password_hash(alice):
+    claim = claims(web_token_for(alice))["pwd"]
+
+    assert len(claim) == 64
+    assert claim not in alice.password
+    assert alice.password.split("$")[-1] not in claim
+
+
+@pytest.mark.parametrize("audience", ["web", "extension"])
+def test_checking_the_password_claim_costs_no_statement(
+    alice, audience, django_assert_num_queries
+):
+    token = (web_token_for if audience == "web" else extension_token_for)(alice)
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    request.parser_context = {"view": PushLikeView()}
+
+    # One SELECT of the user (joined with its extension access), as before
+    # the claim: the password hash is on the row it loads anyway.
+    with django_assert_num_queries(1):
+        user, _ = WebJWTAuthentication().authenticate(request)
+
+    assert user == alice
 
 
 # --- tokens and audiences ------------------------------------------------------------

@@ -22,6 +22,7 @@ from contacts.models import Notification
 from syncjobs.accounts import account_mark_reauth_required
 from syncjobs.models import ProviderAccount
 from syncjobs.providers.google_client import TOKEN_URI
+from syncjobs.revocation import GOOGLE_REVOKE_URI
 from tests.accounts.clients import error_message, web_client
 
 pytestmark = pytest.mark.django_db
@@ -180,10 +181,16 @@ def test_a_user_connects_several_google_accounts_and_removes_one(alice):
     me = client.get("/api/v1/auth/me").json()["data"]
     assert [a["email"] for a in me["google_accounts"]] == [a["email"] for a in listed]
 
+    revoke = responses.post(GOOGLE_REVOKE_URI, json={})
     removed = client.delete(f"/api/v1/auth/google/accounts/{listed[0]['id']}")
 
     assert removed.status_code == 200
-    assert removed.json()["data"] == {"id": listed[0]["id"], "deleted": True}
+    assert removed.json()["data"] == {
+        "id": listed[0]["id"],
+        "deleted": True,
+        "revoked": True,
+    }
+    assert revoke.call_count == 1
     after = client.get("/api/v1/auth/google/accounts").json()["data"]
     assert [a["email"] for a in after] == ["casey.home@example.com"]
 

@@ -204,7 +204,13 @@ def test_disconnect_removes_the_x_account_and_sync_then_says_not_connected(alice
     response = client.post("/api/v1/auth/twitter/disconnect")
 
     assert response.status_code == 200
-    assert response.json()["data"] == {"disconnected": True, "accounts": 1}
+    # Neither account holds a token, so X is not asked (see
+    # test_disconnect_revoke.py for the revocation itself).
+    assert response.json()["data"] == {
+        "disconnected": True,
+        "accounts": 1,
+        "revoked": True,
+    }
     assert list(ProviderAccount.objects.values_list("account_id", flat=True)) == ["2"]
     sync = client.post("/api/v1/contacts/sync/twitter")
     assert sync.status_code == 400

@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -364,6 +366,22 @@ def test_batch_rescoring_costs_one_read_and_one_update_per_batch(
             contacts=Contact.objects.filter(owner=alice), now=NOW, batch_size=5
         )
     assert (result.examined, result.changed, result.update_statements) == (30, 12, 3)
+
+
+@pytest.mark.django_db
+def test_the_batch_aggregate_groups_by_the_columns_it_reads_only(alice):
+    # Grouped by every column of the contact, SQLite took 3.4 times as long
+    # at 10,000 contacts.
+    _interactions(_contact(alice, notes="n"), [("email", "inbound", ago(2))])
+    with CaptureQueriesContext(connection) as queries:
+        result = contacts_rescore(contacts=Contact.objects.filter(owner=alice), now=NOW)
+    (select,) = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
+    grouped = select.rsplit("GROUP BY", 1)[1]
+    assert result.changed == 1
+    assert "notes" not in grouped
+    assert "full_name" not in grouped
+    if connection.vendor == "sqlite":
+        assert grouped.strip() == "1, 2, 3, 4"
 
 
 directions = st.sampled_from(["inbound", "outbound", "mutual", "event"])

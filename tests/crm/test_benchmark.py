@@ -89,6 +89,9 @@ def test_every_job_agrees_with_the_original_and_writes_its_files(tmp_path):
 
     assert [item["size"] for item in latest["silk"]] == [TINY]
     assert latest["silk"][0]["rounds"] == 2
+    silk = latest["silk"][0]
+    assert (silk["written"], silk["dropped"]) == (2, 0)
+    assert {"mean_off_ms", "mean_on_ms", "mean_overhead_percent"} <= silk.keys()
     assert {plan["job"] for plan in latest["explain"]} == {
         "birthdays",
         "overdue",

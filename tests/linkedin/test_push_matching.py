@@ -427,7 +427,7 @@ def test_the_lookup_returns_only_the_named_contacts(alice):
         owner=alice,
         keys=push_keys(profiles=payload.profiles, messages=payload.messages),
         backfill_limit=10,
-    )
+    ).contacts
 
     assert [row.pk for row in rows] == [c.pk for c in wanted]
     assert rows[0].linkedin_profile_id == "id-match"
@@ -442,6 +442,130 @@ def test_the_lookup_adds_at_most_the_limit_of_backfill_candidates(alice):
 
     rows = contacts_for_push(
         owner=alice, keys=push_keys(profiles=[], messages=[]), backfill_limit=12
-    )
+    ).contacts
 
     assert len(rows) == 12
+
+
+def test_backfill_candidates_a_key_names_do_not_count_against_the_limit(alice):
+    named = [
+        contact_create(
+            owner=alice, full_name=f"Named {i}", linkedin_profile_id=f"named-{i}"
+        )
+        for i in range(5)
+    ]
+    for i in range(10):
+        contact_create(
+            owner=alice, full_name=f"Other {i}", linkedin_profile_id=f"other-{i}"
+        )
+    payload = push_payload_from_data(
+        {"profiles": [profile(f"named-{i}") for i in range(5)]}
+    )
+
+    rows = contacts_for_push(
+        owner=alice,
+        keys=push_keys(profiles=payload.profiles, messages=payload.messages),
+        backfill_limit=3,
+    ).contacts
+
+    # The five the push names, and three candidates it cannot touch.
+    assert [row.pk for row in rows[:5]] == [c.pk for c in named]
+    assert len(rows) == 8
+    assert all(row.linkedin_profile_id.startswith("other-") for row in rows[5:])
+
+
+def test_the_lookup_loads_the_two_oldest_contacts_of_a_sender_name(alice):
+    shared = [contact_create(owner=alice, full_name="Sam Common") for _ in range(5)]
+    lone = contact_create(owner=alice, full_name="Lou Lone")
+    payload = push_payload_from_data(
+        {"messages": [message(None, "sam common"), message(None, "Lou Lone")]}
+    )
+
+    rows = contacts_for_push(
+        owner=alice,
+        keys=push_keys(profiles=payload.profiles, messages=payload.messages),
+        backfill_limit=10,
+    ).contacts
+
+    assert [row.pk for row in rows] == [shared[0].pk, shared[1].pk, lone.pk]
+
+
+def test_a_name_shared_by_five_contacts_matches_none_of_them(alice, client):
+    for _ in range(5):
+        contact_create(owner=alice, full_name="Sam Common")
+
+    response = push(client, {"messages": [message(None, "Sam Common")]})
+
+    assert counts(response) == (0, 0, 0, 1)
+    assert Contact.objects.filter(owner=alice).count() == 5
+
+
+def test_a_non_ascii_name_is_found_as_spelled(alice, client):
+    # SQLite's LOWER() leaves "É" alone, so "émile" is looked up as spelled.
+    emile = contact_create(owner=alice, full_name="Émile Zola")
+
+    response = push(client, {"messages": [message("ACoAAEmileUrn", "Émile  Zola")]})
+
+    assert counts(response) == (0, 1, 1, 0)
+    assert Interaction.objects.get(owner=alice).contact_id == emile.pk
+
+
+def test_the_lookup_tells_which_message_keys_are_stored(alice):
+    xia = contact_create(owner=alice, full_name="Xia Stored", linkedin_profile_id="xia")
+    Interaction.objects.create(
+        owner=alice,
+        contact=xia,
+        platform="linkedin",
+        direction="inbound",
+        raw_reference_id="linkedin:conv-1:stored",
+        occurred_at="2024-01-01T00:00:00Z",
+    )
+    payload = push_payload_from_data(
+        {
+            "messages": [
+                message("xia", "Xia Stored", conversation_id="conv-1", content_hash=h)
+                for h in ("stored", "new")
+            ]
+        }
+    )
+
+    found = contacts_for_push(
+        owner=alice,
+        keys=push_keys(profiles=payload.profiles, messages=payload.messages),
+    )
+
+    assert found.stored_keys == {"linkedin:conv-1:stored"}
+    assert [row.pk for row in found.contacts] == [xia.pk]
+
+
+def test_a_loaded_contact_holds_its_row_and_model_defaults_elsewhere(alice):
+    stored = contact_create(
+        owner=alice,
+        full_name="Dee Fault",
+        linkedin_profile_id="dee",
+        user_edited_fields=["title"],
+    )
+    payload = push_payload_from_data({"profiles": [profile("dee")]})
+
+    first, again = (
+        contacts_for_push(
+            owner=alice,
+            keys=push_keys(profiles=payload.profiles, messages=payload.messages),
+        ).contacts[0]
+        for _ in range(2)
+    )
+
+    assert (first.pk, first.owner_id, first.full_name, first.user_edited_fields) == (
+        stored.pk,
+        alice.pk,
+        "Dee Fault",
+        ["title"],
+    )
+    # Not loaded: what Contact() would hold, each list its own.
+    assert (first.emails, first.tags, first.notes, first.interaction_count) == (
+        [],
+        [],
+        None,
+        0,
+    )
+    assert first.emails is not again.emails

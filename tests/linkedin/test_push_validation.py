@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
 from contacts.models import Contact, Interaction
 from linkedin.avatars import MAX_AVATAR_BYTES
+from linkedin.serializers import push_payload_from_data
 from syncjobs.models import SyncRun
 from tests.linkedin.push_helpers import (
+    PUSH_URL,
     data_uri,
     image_bytes,
     message,
@@ -299,3 +302,59 @@ def test_malformed_json_is_a_400(alice, client):
 
     assert response.status_code == 400
     assert_nothing_written(alice)
+
+
+# --- strings: the shortcut for plain ones agrees with DRF's full path ------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("profile_id", "a\x00b", "Null characters are not allowed."),
+        ("profile_name", "Sam \ud800", "Surrogate characters are not allowed: U+D800."),
+        ("conversation_id", True, "must be a string"),
+        ("content_hash", ["h"], "must be a string"),
+        ("direction", "   ", "may not be empty"),
+        ("timestamp", None, "may not be null"),
+        ("profile_id", " " + "x" * 201, "longer than 200 characters"),
+    ],
+)
+def test_it_rejects_a_string_field_that_is_not_plain_text(
+    alice, client, field, value, reason
+):
+    item = message("a", "Sam")
+    item[field] = value
+    # Sent as ASCII JSON: a lone surrogate only travels as a \u escape.
+    body = json.dumps({"messages": [item]})
+
+    response = client.post(PUSH_URL, body, content_type="application/json")
+
+    assert rejected(response) == f"messages[0].{field}: {reason}"
+    assert_nothing_written(alice)
+
+
+def test_strings_are_trimmed_and_numbers_taken_as_text():
+    payload = push_payload_from_data(
+        {
+            "messages": [
+                message(
+                    "  " + "x" * 200 + " ",
+                    3.5,
+                    direction=" inbound ",
+                    conversation_id=7,
+                    content_hash=" h1 ",
+                    timestamp=" 2024-05-01T10:00:00Z ",
+                )
+            ]
+        }
+    )
+
+    (item,) = payload.messages
+    assert (
+        item.profile_id,
+        item.profile_name,
+        item.direction,
+        item.conversation_id,
+        item.content_hash,
+        item.timestamp,
+    ) == ("x" * 200, "3.5", "inbound", "7", "h1", "2024-05-01T10:00:00Z")

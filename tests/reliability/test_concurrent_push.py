@@ -191,24 +191,27 @@ def test_two_identical_pushes_at_once_create_each_new_sender_once(alice, monkeyp
     assert stale_scores(alice, now=NOW) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the second push reads the stored keys as of before its wait for the lock",
-)
 def test_the_second_of_two_identical_pushes_counts_its_messages_as_skipped(
     alice, monkeypatch
 ):
-    # Missing: the write lock rides in the push's stored-keys SELECT (the
-    # push has no statement to spare for it), and that SELECT reads as of
-    # its own start. The second push therefore counts the 100 messages the
-    # first one stored meanwhile as created; the unique key drops the rows,
-    # but its response and SyncRun say 100 created, 0 skipped.
+    # The stored message keys are read in the lookup, after the owner's
+    # write lock: the second push sees the first one's 100 messages whole.
     results = identical_pushes_at_once(alice, monkeypatch)
 
     assert sorted(
-        (r.contacts_created, r.interactions_created, r.interactions_skipped)
+        (
+            r.contacts_created,
+            r.contacts_updated,
+            r.interactions_created,
+            r.interactions_skipped,
+        )
         for r in results
-    ) == [(0, 0, 2 * PEOPLE), (PEOPLE, 2 * PEOPLE, 0)]
+    ) == [(0, 0, 0, 2 * PEOPLE), (PEOPLE, 0, 2 * PEOPLE, 0)]
+    assert sorted(
+        SyncRun.objects.filter(owner=alice).values_list(
+            "records_created", "records_updated", "records_skipped"
+        )
+    ) == [(0, 0, 2 * PEOPLE), (PEOPLE + 2 * PEOPLE, 0, 0)]
 
 
 def test_an_import_and_a_push_creating_the_same_new_people_at_once_create_each_once(
@@ -247,14 +250,12 @@ def test_an_import_and_a_push_creating_the_same_new_people_at_once_create_each_o
     assert stale_scores(alice, now=NOW) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="rescore_all takes no owner write lock (see its docstring)"
-)
 def test_a_push_during_the_nightly_rescore_keeps_its_new_scores(alice, monkeypatch):
-    # Missing: the nightly rescore reads every aggregate, then writes; a
-    # push that commits in between has its fresh counts overwritten with
-    # the older ones (here 1 instead of 2) until the contact is rescored
-    # again. The lock would cost a statement test_b16 does not allow.
+    # The nightly rescore reads every aggregate, then writes. Without the
+    # owner's write lock (taken in the UPDATE that stores the user's
+    # scores_as_of, before that read) a push committing in between had its
+    # fresh counts overwritten with the older ones (1 instead of 2); with
+    # it the push waits, then counts on top of the rescore's.
     known_people(alice, range(PEOPLE))
     # One old message each, stored but not scored yet, so the rescore has
     # rows to write: interaction_count 0 becomes 1.
@@ -295,6 +296,7 @@ def test_a_push_during_the_nightly_rescore_keeps_its_new_scores(alice, monkeypat
     monkeypatch.setattr(scoring, "_scored_rows", read_then_meet)
     (run,), pushed = (outcome.get() for outcome in race.run())
 
+    assert meeting.results[0] == WAITED
     assert (run.status, pushed.interactions_created) == ("success", PEOPLE)
     assert set(
         Contact.objects.filter(owner=alice).values_list("interaction_count", flat=True)

@@ -174,14 +174,15 @@ def google(alice):
     )
 
 
-def queue_sync(user, queue: str) -> None:
+def queue_sync(user, queue: str) -> str:
     # send_task always goes to the broker, even with this process's test
     # settings set to eager.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AlwaysEagerIgnored)
-        celery_app.send_task(
+        sent = celery_app.send_task(
             TASK, args=[str(user.pk)], kwargs={"trigger": "manual"}, queue=queue
         )
+    return sent.id
 
 
 def first_fetch_pid(workers: Workers) -> int:
@@ -192,13 +193,21 @@ def first_fetch_pid(workers: Workers) -> int:
     return int(workers.marker.read_text())
 
 
-def assert_the_redelivered_run_did_the_work(alice, google) -> None:
+def assert_the_redelivered_run_did_the_work(alice, google, task_id: str) -> None:
     runs = SyncRun.objects.filter(owner=alice, platform="google_contacts")
-    # The killed run's record stays "started": nothing was left to end it.
+    # The killed run's record is ended by the run that took over its lease.
     assert sorted(runs.values_list("status", "records_created")) == [
-        ("started", 0),
+        ("failed", 0),
         ("success", PEOPLE),
     ]
+    killed, rerun = runs.get(status="failed"), runs.get(status="success")
+    assert killed.details == {
+        "interrupted": True,
+        "reason": (
+            f"the worker stopped before the run ended; run {rerun.pk} found the "
+            f"lock lease of {task_id} left claimed"
+        ),
+    }
     assert duplicate_people(alice) == {}
     assert Contact.objects.filter(owner=alice).count() == PEOPLE
     assert SyncLock.objects.get(owner=alice, platform="google_contacts").holder == ""
@@ -207,18 +216,17 @@ def assert_the_redelivered_run_did_the_work(alice, google) -> None:
 
 
 def finished(alice):
-    return (
-        SyncRun.objects.filter(owner=alice, platform="google_contacts")
-        .exclude(status="started")
-        .exists
-    )
+    # Two runs, neither still started: the killed run is ended as soon as
+    # the redelivered one takes its lease over, before that one is done.
+    runs = SyncRun.objects.filter(owner=alice, platform="google_contacts")
+    return lambda: runs.count() == 2 and not runs.filter(status="started").exists()
 
 
 def test_a_task_whose_whole_worker_is_killed_is_redelivered_and_completes(
     alice, google, workers
 ):
     first = workers.start(pool="solo")
-    queue_sync(alice, workers.queue)
+    task_id = queue_sync(alice, workers.queue)
     assert first_fetch_pid(workers) == first.pid
     lock = SyncLock.objects.get(owner=alice, platform="google_contacts")
     assert lock.holder != ""
@@ -228,14 +236,14 @@ def test_a_task_whose_whole_worker_is_killed_is_redelivered_and_completes(
     workers.start(pool="solo")
     workers.wait_until(finished(alice), "the task was never run again")
 
-    assert_the_redelivered_run_did_the_work(alice, google)
+    assert_the_redelivered_run_did_the_work(alice, google, task_id)
 
 
 def test_a_task_whose_pool_process_is_killed_is_requeued_at_once_and_completes(
     alice, google, workers
 ):
     parent = workers.start(pool="prefork")
-    queue_sync(alice, workers.queue)
+    task_id = queue_sync(alice, workers.queue)
     child = first_fetch_pid(workers)
     assert child != parent.pid
 
@@ -243,5 +251,5 @@ def test_a_task_whose_pool_process_is_killed_is_requeued_at_once_and_completes(
     workers.wait_until(finished(alice), "the task was never run again")
 
     assert parent.poll() is None
-    assert_the_redelivered_run_did_the_work(alice, google)
+    assert_the_redelivered_run_did_the_work(alice, google, task_id)
     assert "WorkerLostError" in workers.logs()

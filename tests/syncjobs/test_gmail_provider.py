@@ -519,25 +519,19 @@ def test_it_fails_permanently_on_another_4xx(credentials, sleeps):
     assert str(caught.value) == "getProfile: HTTP 400 invalidArgument"
 
 
+@responses.activate
 def test_it_raises_token_revoked_on_a_401_that_survives_refreshing(credentials):
-    # google-auth-httplib2 refreshes (through the same HTTP object) and
-    # retries twice before handing the 401 back.
-    token = ok(recorded("token-refresh.json"))
-    http = HttpMockSequence(
-        [
-            failure(401, "error-401.json"),
-            token,
-            failure(401, "error-401.json"),
-            token,
-            failure(401, "error-401.json"),
-        ]
-    )
+    # google-auth-httplib2 refreshes and retries twice before handing the
+    # 401 back.
+    responses.post(TOKEN_URI, json=recorded("token-refresh.json"))
+    http = HttpMockSequence([failure(401, "error-401.json")] * 3)
 
     with pytest.raises(TokenRevoked) as caught:
         fetch(credentials, http)
 
     assert caught.value.reauth is True
-    assert [r[0] for r in http.request_sequence][1] == TOKEN_URI
+    assert len(responses.calls) == 2
+    assert len(http.request_sequence) == 3
 
 
 # --- token refresh before the run -------------------------------------------

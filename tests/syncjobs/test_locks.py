@@ -127,3 +127,48 @@ def test_a_second_run_while_one_is_running_records_a_skipped_run(alice):
         provider=provider,
     )
     assert (done.status, done.records_created, provider.calls) == ("success", 1, 1)
+
+
+# --- a lease left claimed ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_on_abandoned_names_the_holder_whose_lease_was_taken_over(alice):
+    seen: list[str] = []
+
+    sync_lock_claim(owner=alice, platform="gmail", on_abandoned=seen.append)
+    sync_lock_release(
+        owner=alice, platform="gmail", holder=SyncLock.objects.get().holder
+    )
+    sync_lock_claim(
+        owner=alice, platform="gmail", holder="task-1", on_abandoned=seen.append
+    )
+    # The same task again (its first delivery died), then an expired lease.
+    sync_lock_claim(
+        owner=alice, platform="gmail", holder="task-1", on_abandoned=seen.append
+    )
+    SyncLock.objects.update(locked_until=timezone.now() - dt.timedelta(seconds=1))
+    sync_lock_claim(
+        owner=alice, platform="gmail", holder="task-2", on_abandoned=seen.append
+    )
+
+    # A new lock and a released one were left by no one.
+    assert seen == ["task-1", "task-1"]
+
+
+@pytest.mark.django_db
+def test_a_failing_on_abandoned_still_hands_out_the_lease(alice, caplog):
+    sync_lock_claim(owner=alice, platform="gmail", holder="task-1")
+
+    def broken(previous: str) -> None:
+        raise RuntimeError("bookkeeping failed")
+
+    holder = sync_lock_claim(
+        owner=alice, platform="gmail", holder="task-1", on_abandoned=broken
+    )
+
+    assert holder == "task-1"
+    assert SyncLock.objects.get().holder == "task-1"
+    assert [r.getMessage() for r in caplog.records if r.name == "syncjobs.locks"] == [
+        "handling an abandoned lease failed"
+    ]

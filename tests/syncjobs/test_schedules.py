@@ -26,6 +26,11 @@ EXPECTED = {
         "0",
         "6",
     ),
+    "interrupt-stale-sync-runs-every-15-min": (
+        "syncjobs.tasks.interrupt_stale_sync_runs",
+        "*/15",
+        "*",
+    ),
 }
 
 
@@ -46,7 +51,7 @@ def test_every_schedule_runs_a_registered_task_and_says_when_in_words():
 
 
 @pytest.mark.django_db
-def test_it_stores_the_five_schedules_with_their_utc_crontabs():
+def test_it_stores_the_six_schedules_with_their_utc_crontabs():
     outcomes = schedules_apply()
 
     assert outcomes == dict.fromkeys(EXPECTED, "created")
@@ -98,7 +103,7 @@ def test_it_puts_back_an_edited_time_but_keeps_a_switched_off_schedule_off():
     assert outcomes["poll-twitter-all-daily"] == "updated"
     assert [v for k, v in outcomes.items() if k != "poll-twitter-all-daily"] == [
         "unchanged"
-    ] * 4
+    ] * 5
     row.refresh_from_db()
     assert (row.crontab.minute, row.crontab.hour, row.enabled) == ("0", "4", False)
 
@@ -131,9 +136,11 @@ def test_the_command_prints_one_line_per_schedule_and_a_summary():
         "syncjobs.tasks.sync_google_contacts_all",
         "created   sync-google-calendar-all-daily [0 6 * * * UTC] "
         "syncjobs.tasks.sync_google_calendar_all",
-        "5 schedules, 5 changed",
+        "created   interrupt-stale-sync-runs-every-15-min [*/15 * * * * UTC] "
+        "syncjobs.tasks.interrupt_stale_sync_runs",
+        "6 schedules, 6 changed",
     ]
-    assert second.getvalue().splitlines()[-1] == "5 schedules, 0 changed"
+    assert second.getvalue().splitlines()[-1] == "6 schedules, 0 changed"
 
 
 @pytest.mark.django_db

@@ -523,10 +523,11 @@ def test_b16_rescore_writes_only_the_changed_rows_in_two_updates(alice, bob):
     work = [s for s in statements if s.split()[0] not in TRANSACTION_CONTROL]
     contact_updates = [s for s in work if s.startswith('UPDATE "contacts_contact"')]
     assert len(contact_updates) == 2
-    # INSERT the run, the aggregate read, 2 UPDATEs, UPDATE the run; plus
-    # the BEGIN and COMMIT of the rescore's own transaction.
-    assert len(work) == 5
-    assert len(statements) == 7
+    # INSERT the run, store the user's scores_as_of (taking the owner's
+    # write lock), the aggregate read, 2 UPDATEs, UPDATE the run; plus the
+    # BEGIN and COMMIT of the rescore's own transaction.
+    assert len(work) == 6
+    assert len(statements) == 8
     assert (
         run.status,
         run.platform,
@@ -537,7 +538,7 @@ def test_b16_rescore_writes_only_the_changed_rows_in_two_updates(alice, bob):
     ) == ("success", "scoring", 1000, 300, 700, 2)
     # On SQLite the wrapper sees the BEGIN (PostgreSQL opens transactions
     # implicitly); the COMMIT and the final UPDATE come after it.
-    assert run.query_count == (5 if connection.vendor == "sqlite" else 4)
+    assert run.query_count == (6 if connection.vendor == "sqlite" else 5)
     stale = Contact.objects.filter(owner=alice, full_name__startswith="stale")
     fresh = Contact.objects.filter(owner=alice, full_name__startswith="fresh")
     assert set(stale.values_list("relationship_score", "updated_at")) == {(0, NOW)}
