@@ -19,7 +19,9 @@ _NEVER_RECORDED_PREFIXES = (
 
 
 def silk_should_record(request) -> bool:
-    return not request.path.startswith(_NEVER_RECORDED_PREFIXES)
+    # path_info, not path: served under a prefix (SCRIPT_NAME), path starts
+    # with it and no exclusion would match.
+    return not request.path_info.startswith(_NEVER_RECORDED_PREFIXES)
 
 
 def show_debug_toolbar(request) -> bool:

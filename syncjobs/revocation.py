@@ -40,14 +40,19 @@ class Revocation:
     detail: str
 
 
-def _error_code(body: bytes | str) -> tuple[str, str]:
-    """Return the OAuth ``error`` and ``error_description`` of a reply body."""
+def _json_object(body: bytes | str) -> dict:
+    """Return a reply body's JSON object, or {} for anything else."""
     try:
         payload = json.loads(body)
-    except (TypeError, ValueError):
-        return "", ""
-    if not isinstance(payload, dict):
-        return "", ""
+    except (TypeError, ValueError, RecursionError):
+        # RecursionError: a hostile or broken upstream's deeply nested body.
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _error_code(body: bytes | str) -> tuple[str, str]:
+    """Return the OAuth ``error`` and ``error_description`` of a reply body."""
+    payload = _json_object(body)
     error, description = payload.get("error"), payload.get("error_description")
     # Only OAuth's flat shape: an API error object ({"error": {...}}) has
     # no code to act on.
@@ -105,6 +110,9 @@ def _twitter_revoke_one(
     except requests.RequestException as exc:
         return Revocation(False, f"X's revoke endpoint is unreachable: {exc}")
     if response.status_code == 200:
+        # X answers {"revoked": true}; a 200 that says false revoked nothing.
+        if _json_object(response.content).get("revoked") is False:
+            return Revocation(False, "X answered HTTP 200 but did not revoke")
         return Revocation(True, "revoked")
     error, description = _error_code(response.content)
     # What X answers for a token it no longer knows (the refresh path
