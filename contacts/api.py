@@ -6,7 +6,7 @@ or service with the signed-in user as owner, and wraps the result in the
 every endpoint. Bad parameters are 400 (the original answered 422).
 
 The hot reads (list, birthdays, overdue) fetch ``.values()`` rows through
-``contacts.compiled_reads`` and render them with ``contacts.contact_dicts``:
+``crm.compiled_sql`` and render them with ``contacts.contact_dicts``:
 the serializers' output without their per-field cost. The serializers
 still describe those responses in the schema.
 """
@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts import compiled_reads, selectors, services
+from contacts import selectors, services
 from contacts.contact_dicts import (
     BIRTHDAY_COLUMNS,
     CONTACT_COLUMNS,
@@ -50,6 +50,7 @@ from contacts.serializers import (
     RecalculateSerializer,
     StatsSerializer,
 )
+from crm import compiled_sql
 from crm.envelope import (
     EnvelopePagination,
     PageMetaSerializer,
@@ -124,29 +125,38 @@ class ContactListCreateApi(APIView):
                 owner=owner, filters=request.query_params, sort=sort, now=now
             )
 
+        def page(offset: int, size: int):
+            return selectors.contacts_list_page(
+                owner=owner,
+                filters=request.query_params,
+                sort=sort,
+                now=now,
+                offset=offset,
+                size=size,
+            )
+
         pagination = EnvelopePagination()
         if request.query_params.keys() <= PLAIN_LIST_PARAMETERS:
             today = selectors.local_today(owner=owner, now=now)
-            key = ("contacts_list", compiled_reads.owner_key(owner), today, sort)
+            key = ("contacts_list", compiled_sql.owner_key(owner), today, sort)
             rows, meta = pagination.paginate_with(
                 request,
-                count=lambda: compiled_reads.cached_count(key, contacts),
-                rows=lambda offset, size: compiled_reads.cached_rows(
+                count=lambda: compiled_sql.cached_count(key, contacts),
+                rows=lambda offset, size: compiled_sql.cached_rows(
                     (*key, offset, size),
-                    lambda: contacts()[offset : offset + size],
+                    lambda: page(offset, size),
                     CONTACT_COLUMNS,
                 ),
             )
         else:
             # Filters may use the exact time (interaction_days): compiled
             # for this request only.
-            queryset = contacts()
             rows, meta = pagination.paginate_with(
                 request,
-                count=queryset.count,
-                rows=lambda offset, size: compiled_reads.compile_rows(
-                    queryset[offset : offset + size], CONTACT_COLUMNS
-                ).fetch(),
+                count=lambda: contacts().count(),
+                rows=lambda offset, size: compiled_sql.compile_rows(
+                    page(offset, size), CONTACT_COLUMNS
+                ).dicts(),
             )
         return envelope(contact_dicts(rows), meta)
 
@@ -292,8 +302,8 @@ class ContactBirthdaysApi(APIView):
         owner = request.user
         today = selectors.local_today(owner=owner, now=timezone.now())
         days, limit = query["days"], query["limit"]
-        rows = compiled_reads.cached_rows(
-            ("birthdays", compiled_reads.owner_key(owner), today, days, limit),
+        rows = compiled_sql.cached_rows(
+            ("birthdays", compiled_sql.owner_key(owner), today, days, limit),
             lambda: selectors.contacts_upcoming_birthdays(
                 owner=owner, today=today, days=days, limit=limit
             ),
@@ -327,10 +337,10 @@ class ContactOverdueApi(APIView):
         limit = query["limit"]
         # Both selectors use ``now`` only as the owner's local date.
         today = selectors.local_today(owner=owner, now=now)
-        owner_key = compiled_reads.owner_key(owner)
+        owner_key = compiled_sql.owner_key(owner)
         if "forecast_days" in query:
             days = query["forecast_days"]
-            rows = compiled_reads.cached_rows(
+            rows = compiled_sql.cached_rows(
                 ("overdue_forecast", owner_key, today, days, limit),
                 lambda: selectors.contacts_overdue_forecast(
                     owner=owner, now=now, days=days, limit=limit
@@ -338,7 +348,7 @@ class ContactOverdueApi(APIView):
                 FORECAST_COLUMNS,
             )
             return envelope(overdue_forecast_item_dicts(rows, today=today))
-        rows = compiled_reads.cached_rows(
+        rows = compiled_sql.cached_rows(
             ("overdue", owner_key, today, limit),
             lambda: selectors.contacts_overdue(owner=owner, now=now, limit=limit),
             OVERDUE_COLUMNS,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -50,6 +51,7 @@ from django.utils import timezone
 from contacts.models import Contact, Interaction, User
 from contacts.services import owner_write_lock_condition
 from crm.bulkupdate import bulk_update_rows
+from crm.compiled_sql import prepared_query
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,9 @@ DAYS_PER_YEAR = 365.25
 DEFAULT_BATCH_SIZE = 1000
 # Most contact ids one aggregate reads by IN list (SQLite allows 32,766).
 ID_LIST_MAX = 20_000
+# Most contact ids one rescore reads through compiled_sql; each power of
+# two up to it is one shape kept per thread.
+PREPARED_IDS_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -204,13 +209,22 @@ def score_breakdown(inputs: ScoreInputs, now: dt.datetime) -> ScoreBreakdown:
     )
 
 
-def score_aggregates(now: dt.datetime) -> dict:
+def window_edges(now: dt.datetime) -> tuple[dt.datetime, ...]:
+    """Return the moments the count windows start at, newest first (WINDOW_DAYS)."""
+    return tuple(now - dt.timedelta(days=d) for d in WINDOW_DAYS)
+
+
+def score_aggregates(
+    now: dt.datetime, edges: tuple[dt.datetime, ...] | None = None
+) -> dict:
     """Return the annotations that compute ScoreInputs for each contact.
 
     Used on a Contact queryset: one LEFT JOIN to interactions, grouped by
     contact, so contacts without interactions get zeros (and score 0).
+    ``edges`` are ``window_edges(now)``, passed in where each must reach
+    the SQL as given (``crm.compiled_sql.prepared_rows``).
     """
-    d30, d90, d365, d2y, d5y = (now - dt.timedelta(days=d) for d in WINDOW_DAYS)
+    d30, d90, d365, d2y, d5y = window_edges(now) if edges is None else edges
     counted = Q(interactions__occurred_at__lte=now) & ~Q(
         interactions__direction="event"
     )
@@ -287,18 +301,53 @@ class RescoreResult:
 _STORED = ("relationship_score", "interaction_count", "last_interaction_at")
 
 
-def _scored_rows(contacts: QuerySet[Contact], now: dt.datetime) -> Iterator[tuple]:
-    """Yield (pk, stored values, new values) for each contact in ``contacts``."""
+def rescore_aggregate(
+    contacts: QuerySet[Contact],
+    now: dt.datetime,
+    edges: tuple[dt.datetime, ...] | None = None,
+) -> QuerySet:
+    """Return the aggregate query the rescore reads: one row per contact."""
     # values() before annotate(): GROUP BY these four columns only. After
     # it, SQLite (which cannot group by the primary key alone) groups by
     # every column of the contact, 3.4 times slower at 10,000 contacts.
-    rows = (
+    return (
         contacts.order_by()
         .values("pk", *_STORED)
-        .annotate(**score_aggregates(now))
+        .annotate(**score_aggregates(now, edges))
         .values("pk", *_STORED, *(f"s_{name}" for name in _INPUT_FIELDS))
     )
-    for row in rows.iterator(chunk_size=DEFAULT_BATCH_SIZE):
+
+
+def _owned_aggregate_rows(*, owner_id, ids: list, now: dt.datetime) -> list[dict]:
+    """Return the aggregate rows of the owner's contacts of ``ids``, compiled once.
+
+    The SQL is compiled once per number of ids; the list is padded (with
+    its last id, which changes no row) to the next power of two, so a
+    thread keeps a few shapes. Building the aggregate through the ORM cost
+    6.0 ms of CPU per small LinkedIn push on SQLite, running it 0.33 ms.
+    """
+    owner_id = _as_uuid(owner_id)
+    ids = sorted(_as_uuid(pk) for pk in ids)
+    size = 1 << (len(ids) - 1).bit_length()
+    ids += ids[-1:] * (size - len(ids))
+    arguments = [owner_id, *ids, now, *window_edges(now)]
+
+    def build(stand_ins: list) -> QuerySet:
+        pks, times = stand_ins[1 : 1 + size], stand_ins[1 + size :]
+        owned = owned_contacts_by_pk(owner_id=stand_ins[0], ids=pks)
+        return rescore_aggregate(owned, times[0], edges=tuple(times[1:]))
+
+    compiled = prepared_query(("rescore aggregate", size), build, arguments)
+    return compiled.dicts(arguments)
+
+
+def _as_uuid(value) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _scored_rows(rows: Iterable[dict], now: dt.datetime) -> Iterator[tuple]:
+    """Yield (pk, stored values, new values) for each aggregate row."""
+    for row in rows:
         inputs = _inputs_from_row(row)
         new = (
             score_breakdown(inputs, now).total,
@@ -331,9 +380,17 @@ def contacts_rescore(
     connection; only (id, score, count) triples are kept.
     """
     now = now or timezone.now()
+    rows = rescore_aggregate(contacts, now).iterator(chunk_size=DEFAULT_BATCH_SIZE)
+    return _rows_rescore(rows, now=now, batch_size=batch_size)
+
+
+def _rows_rescore(
+    rows: Iterable[dict], *, now: dt.datetime, batch_size: int
+) -> RescoreResult:
+    """Score the aggregate ``rows``; write the changed ones (``contacts_rescore``)."""
     examined = 0
     changed: list[tuple] = []
-    for pk, stored, new in _scored_rows(contacts, now):
+    for pk, stored, new in _scored_rows(rows, now):
         examined += 1
         if stored != new:
             changed.append((pk, *new))
@@ -352,10 +409,30 @@ def contacts_rescore(
     )
 
 
+def owned_contacts_by_pk(*, owner_id, ids: Iterable) -> QuerySet[Contact]:
+    """Return the contacts of ``ids`` that are ``owner_id``'s, found by primary key.
+
+    The owner is checked in a correlated EXISTS on the user row, which no
+    index of contacts can serve, so the primary key is the only way in.
+    With ``owner_id = ?`` beside ``id IN (...)`` SQLite, which has no
+    statistics (nothing runs ANALYZE), walks an (owner, ...) index over
+    every contact of the owner to find the few hundred asked for: 178 ms
+    for 235 ids at 100,000 contacts instead of 18 ms.
+    """
+    owned = User.objects.filter(pk=OuterRef("owner_id")).filter(pk=owner_id)
+    return Contact.objects.filter(pk__in=sorted(ids)).filter(Exists(owned))
+
+
 def contacts_rescore_ids(
     *, owner_id, contact_ids: Iterable, now: dt.datetime | None = None
 ) -> RescoreResult:
-    """Rescore the given contacts of one owner (what a sync touched)."""
+    """Rescore the given contacts of one owner (what a sync, import or push touched).
+
+    A contact id of another owner is left alone. Up to PREPARED_IDS_MAX ids
+    at a time the aggregate's SQL comes from ``crm.compiled_sql``; a longer
+    list is compiled by the ORM, whose cost is small beside the query's.
+    """
+    now = now or timezone.now()
     ids = list(dict.fromkeys(contact_ids))
     if not ids:
         return RescoreResult(examined=0, changed=0, update_statements=0)
@@ -364,12 +441,15 @@ def contacts_rescore_ids(
     total = RescoreResult(examined=0, changed=0, update_statements=0)
     chunk = ID_LIST_MAX
     for start in range(0, len(ids), chunk):
-        part = contacts_rescore(
-            contacts=Contact.objects.filter(
-                owner_id=owner_id, pk__in=ids[start : start + chunk]
-            ),
-            now=now,
-        )
+        part_ids = ids[start : start + chunk]
+        if len(part_ids) <= PREPARED_IDS_MAX:
+            rows = _owned_aggregate_rows(owner_id=owner_id, ids=part_ids, now=now)
+            part = _rows_rescore(rows, now=now, batch_size=DEFAULT_BATCH_SIZE)
+        else:
+            part = contacts_rescore(
+                contacts=owned_contacts_by_pk(owner_id=owner_id, ids=part_ids),
+                now=now,
+            )
         total = RescoreResult(
             examined=total.examined + part.examined,
             changed=total.changed + part.changed,
@@ -547,4 +627,6 @@ def nightly_rescore_start(*, owner: User, now: dt.datetime) -> NightlyRescore:
     ids = {row["contact_id"] for row in crossed}
     if len(ids) > ID_LIST_MAX:
         return NightlyRescore(contacts=contacts, since=None)
-    return NightlyRescore(contacts=contacts.filter(pk__in=ids), since=previous)
+    return NightlyRescore(
+        contacts=owned_contacts_by_pk(owner_id=owner.pk, ids=ids), since=previous
+    )

@@ -22,14 +22,19 @@ from django.db.models import (
     Case,
     Count,
     DateField,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     Q,
     QuerySet,
+    Subquery,
+    UUIDField,
     Value,
     When,
 )
-from django.db.models.functions import Lower, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, Least, Lower, TruncDate, TruncMonth
 from django.shortcuts import get_object_or_404
 from django_filters.utils import translate_validation
 
@@ -63,6 +68,9 @@ FORECAST_DAYS_MAX = 90
 TREND_MONTHS = 6
 
 _PRIORITY_ORDER = (PRIORITY_HIGH, PRIORITY_MEDIUM, PRIORITY_LOW)
+_PRIORITY_VALUES = tuple(
+    value for value, _label in Contact._meta.get_field("priority_level").choices
+)
 
 
 def local_today(*, owner: User, now: dt.datetime) -> dt.date:
@@ -265,6 +273,78 @@ def _last_interaction_ranges(
     return ranges
 
 
+# Longer than any local day (DST adds at most an hour): an instant plus this
+# is past local midnight after the instant's own local date.
+_PAST_NEXT_LOCAL_MIDNIGHT = dt.timedelta(hours=26)
+# Later than any stored instant: the bound when fewer rows than asked exist.
+_NO_BOUND = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+# No instant is earlier. As a lower bound it changes no row, but it makes
+# PostgreSQL estimate "between this and a subquery's value" as a narrow
+# range (0.5%) rather than a third of the rows, which had it plan a
+# parallel scan of every contact for a few dozen rows.
+_EARLIEST = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+def _first_rows_bound(
+    filtered: QuerySet[Contact], *, cutoff: dt.datetime | None, first: int
+):
+    """Return an expression: an upper bound on last_interaction_at that keeps,
+    of ``filtered``'s rows, the ``first`` oldest and every row of the same
+    local date as the ``first``-th; ``cutoff`` when fewer rows exist.
+
+    Within one priority the overdue orders are last_interaction_at order
+    (the local date is monotonic in the instant), so no row past this bound
+    can be among the first ``first`` of the whole order. The ``first``-th
+    value is a scalar subquery (one index step per row skipped) inside the
+    same statement, so the statement stays one and cacheable as is.
+    """
+    nth = Subquery(
+        filtered.order_by("last_interaction_at").values("last_interaction_at")[
+            first - 1 : first
+        ]
+    )
+    bound = ExpressionWrapper(
+        nth + Value(_PAST_NEXT_LOCAL_MIDNIGHT), output_field=DateTimeField()
+    )
+    if cutoff is None:
+        return Coalesce(bound, Value(_NO_BOUND, output_field=DateTimeField()))
+    cutoff_value = Value(cutoff, output_field=DateTimeField())
+    return Least(Coalesce(bound, cutoff_value), cutoff_value)
+
+
+def _bounded_ranges(
+    *,
+    owner: User,
+    today: dt.date,
+    offsets: tuple[int | None, int],
+    first: int,
+) -> Q:
+    """Return ``_last_interaction_ranges`` cut per priority to its first rows."""
+    tz = owner.tzinfo
+    ranges = Q(pk__in=[])
+    for priority, threshold in owner.priority_thresholds.items():
+        base = today - dt.timedelta(days=threshold)
+        lo, hi = offsets
+        term = Q(owner=owner, priority_level=priority)
+        if lo is not None:
+            term &= Q(
+                last_interaction_at__gte=_local_midnight(
+                    base + dt.timedelta(days=lo), tz
+                )
+            )
+        cutoff = _local_midnight(base + dt.timedelta(days=hi), tz)
+        counted = Contact.objects.filter(term, last_interaction_at__lt=cutoff)
+        term &= Q(
+            last_interaction_at__lt=_first_rows_bound(
+                counted, cutoff=cutoff, first=first
+            )
+        )
+        if lo is None:
+            term &= Q(last_interaction_at__gte=_EARLIEST)
+        ranges |= term
+    return ranges
+
+
 def contacts_overdue(
     *, owner: User, now: dt.datetime, limit: int = 10
 ) -> QuerySet[Contact]:
@@ -279,7 +359,9 @@ def contacts_overdue(
     today = local_today(owner=owner, now=now)
     return (
         Contact.objects.filter(
-            _last_interaction_ranges(owner=owner, today=today, offsets=(None, 0))
+            _bounded_ranges(
+                owner=owner, today=today, offsets=(None, 0), first=max(limit, 1)
+            )
         )
         .annotate(**overdue_annotations(owner=owner, today=today))
         .order_by("-days_overdue", "priority_rank", *_name_then_id())[:limit]
@@ -299,7 +381,9 @@ def contacts_overdue_forecast(
     today = local_today(owner=owner, now=now)
     return (
         Contact.objects.filter(
-            _last_interaction_ranges(owner=owner, today=today, offsets=(0, days))
+            _bounded_ranges(
+                owner=owner, today=today, offsets=(0, days), first=max(limit, 1)
+            )
         )
         .annotate(**overdue_annotations(owner=owner, today=today))
         .annotate(
@@ -319,9 +403,21 @@ def contacts_filtered(
 
     Raises a 400 ValidationError naming each parameter that cannot be read.
     """
+    return _contacts_matching(
+        Contact.objects.filter(owner=owner), owner=owner, filters=filters, now=now
+    )
+
+
+def _contacts_matching(
+    queryset: QuerySet[Contact],
+    *,
+    owner: User,
+    filters: Mapping[str, Any] | None,
+    now: dt.datetime,
+) -> QuerySet[Contact]:
     filterset = ContactFilter(
         data=filters or {},
-        queryset=Contact.objects.filter(owner=owner),
+        queryset=queryset,
         owner=owner,
         now=now,
     )
@@ -374,6 +470,88 @@ def contacts_list(
     """Return the owner's contacts, filtered (spec §4.1) and sorted."""
     queryset = contacts_filtered(owner=owner, filters=filters, now=now)
     return contacts_order(queryset, owner=owner, sort=sort, now=now)
+
+
+def _overdue_order_first_rows(
+    queryset: QuerySet[Contact], *, owner: User, first: int
+) -> QuerySet[Contact]:
+    """Return ``owner``'s rows of ``queryset`` narrowed to a superset of
+    their ``first`` rows in the sort=overdue order (the order itself is
+    left to ``contacts_order``).
+
+    Rows with a days_overdue are cut per priority as /overdue does; the
+    rest (never contacted, or a priority without a threshold) sort after
+    all of them, so they are read only when fewer than ``first`` rows
+    have one.
+    """
+    priorities = list(owner.priority_thresholds)
+    ranked = queryset.filter(
+        owner=owner, priority_level__in=priorities, last_interaction_at__isnull=False
+    )
+    # The owner when the page reaches past the ranked rows, else NULL: as
+    # the owner of the tail's ranges it empties them in the index itself.
+    tail_owner = Case(
+        When(
+            ~Exists(ranked.order_by().values("pk")[first - 1 : first]),
+            then=Value(owner.pk),
+        ),
+        default=None,
+        output_field=UUIDField(),
+    )
+    # Every term is a range of the (owner, priority, last_interaction_at)
+    # index, so the OR is a union of index ranges, not a scan; SQLite
+    # needs the owner inside each term for that.
+    kept = Q(pk__in=[])
+    for priority in priorities:
+        counted = ranked.filter(priority_level=priority)
+        kept |= Q(
+            owner=owner,
+            priority_level=priority,
+            last_interaction_at__gte=_EARLIEST,
+            last_interaction_at__lt=_first_rows_bound(
+                counted, cutoff=None, first=first
+            ),
+        )
+        kept |= Q(
+            owner_id=tail_owner,
+            priority_level=priority,
+            last_interaction_at__isnull=True,
+        )
+    for priority in _PRIORITY_VALUES:
+        if priority not in priorities:
+            kept |= Q(owner_id=tail_owner, priority_level=priority)
+    return queryset.filter(kept)
+
+
+def contacts_list_page(
+    *,
+    owner: User,
+    filters: Mapping[str, Any] | None = None,
+    sort: str = DEFAULT_SORT,
+    now: dt.datetime,
+    offset: int,
+    size: int,
+) -> QuerySet[Contact]:
+    """Return rows ``offset`` to ``offset + size`` of ``contacts_list``.
+
+    For sort=overdue the statement reads about offset + size rows per
+    priority instead of every contact; the rows are the same.
+    """
+    if sort == "overdue" and size > 0:
+        # Owner-scoped inside each index range only: with the owner also
+        # outside, SQLite's planner scans all the owner's contacts instead.
+        queryset = _overdue_order_first_rows(
+            _contacts_matching(
+                Contact.objects.all(), owner=owner, filters=filters, now=now
+            ),
+            owner=owner,
+            first=offset + size,
+        )
+    else:
+        queryset = contacts_filtered(owner=owner, filters=filters, now=now)
+    return contacts_order(queryset, owner=owner, sort=sort, now=now)[
+        offset : offset + size
+    ]
 
 
 def contact_ids(

@@ -26,7 +26,7 @@ from django.db.models.base import DEFERRED
 from django.db.models.functions import Lower, RowNumber
 
 from contacts.models import Contact, Interaction, User
-from linkedin.prepared import prepared_query
+from crm.compiled_sql import prepared_rows
 from linkedin.profile_urls import profile_id_from_url
 
 # Moved to profile_urls (the serializer needs it); still importable from here.
@@ -231,7 +231,7 @@ def contacts_for_push(
             start += len(values)
         return _lookup_query(stand_ins[0], *split, backfill_limit=backfill_limit)
 
-    rows = prepared_query(shape, build, arguments).rows(arguments)
+    rows = prepared_rows(shape, build, arguments)
     contact_rows, stored_keys = [], set()
     for row in rows:
         if row[-1] is None:

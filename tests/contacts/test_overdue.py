@@ -362,6 +362,10 @@ def test_the_cut_offs_are_index_range_scans_on_sqlite(alice):
         plan = [str(row[-1]) for row in cursor.fetchall()]
 
     searches = [line for line in plan if line.startswith("SEARCH")]
-    assert len(searches) == 3
+    # Per priority: the bound's subquery (covering) and the bounded range.
+    assert len(searches) == 6
     assert all("contact_owner_priority_last" in line for line in searches)
+    assert len([line for line in searches if "COVERING" in line]) == 3
     assert not [line for line in plan if line.startswith("SCAN")]
+    # The bound is computed once, not per row.
+    assert not [line for line in plan if "CORRELATED" in line]

@@ -1,4 +1,4 @@
-"""contacts.compiled_reads: what its cache keys rely on, and that it keeps nothing stale.
+"""crm.compiled_sql by key: what the contact reads' keys rely on, nothing kept stale.
 
 The cache holds SQL, never rows: new data shows at once. Its keys hold the
 owner's whole row and local date; the selectors that take ``now`` must
@@ -14,9 +14,10 @@ import zoneinfo
 import pytest
 import time_machine
 
-from contacts import compiled_reads, selectors
+from contacts import selectors
 from contacts.contact_dicts import CONTACT_COLUMNS
 from contacts.models import Contact
+from crm import compiled_sql
 from tests.contacts.factories import API, UTC, client_for, contact, contacts_bulk
 
 NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -28,9 +29,9 @@ DAY_END = dt.datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=BERLIN)
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    compiled_reads.cache_clear()
+    compiled_sql.cache_clear()
     yield
-    compiled_reads.cache_clear()
+    compiled_sql.cache_clear()
 
 
 def _sql(queryset) -> tuple:
@@ -70,12 +71,12 @@ def test_overdue_and_the_forecast_compile_the_same_all_local_day(berliner):
 
 
 def test_the_owner_key_changes_with_any_setting(alice):
-    before = compiled_reads.owner_key(alice)
+    before = compiled_sql.owner_key(alice)
     alice.priority_high_days = 45
-    assert compiled_reads.owner_key(alice) != before
+    assert compiled_sql.owner_key(alice) != before
     alice.priority_high_days = 30
     alice.sync_settings = {"gmail": {"auto_sync": False}}
-    assert compiled_reads.owner_key(alice) != before
+    assert compiled_sql.owner_key(alice) != before
 
 
 def _names(user, url: str, **params) -> list[str]:
@@ -180,17 +181,15 @@ def test_warm_and_cold_requests_send_the_same_statements(
 
 def test_an_empty_result_set_sends_no_statement(alice, django_assert_num_queries):
     with django_assert_num_queries(0):
-        rows = compiled_reads.compile_rows(
+        rows = compiled_sql.compile_rows(
             Contact.objects.filter(pk__in=[]), CONTACT_COLUMNS
-        ).fetch()
-        compiled, total = compiled_reads.compile_count(
-            Contact.objects.filter(pk__in=[])
-        )
+        ).dicts()
+        compiled, total = compiled_sql.compile_count(Contact.objects.filter(pk__in=[]))
     assert (rows, total, compiled.fetch()) == ([], 0, 0)
 
 
 def test_the_cache_keeps_the_newest_keys_only(alice, monkeypatch):
-    monkeypatch.setattr(compiled_reads, "CACHE_SIZE", 2)
+    monkeypatch.setattr(compiled_sql, "CACHE_SIZE", 2)
     builds = []
 
     def build(name):
@@ -201,7 +200,7 @@ def test_the_cache_keeps_the_newest_keys_only(alice, monkeypatch):
         return queryset
 
     for name in ("a", "b", "a", "c", "a", "b"):
-        compiled_reads.cached_rows((name,), build(name), ("full_name",))
+        compiled_sql.cached_rows((name,), build(name), ("full_name",))
 
     # "a" stays (used again before "c" came); "b" was pushed out by "c".
     assert builds == ["a", "b", "c", "b"]

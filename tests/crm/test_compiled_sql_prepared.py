@@ -1,19 +1,18 @@
-"""The push's lookup compiled once per shape sends what the ORM would send."""
+"""crm.compiled_sql by shape: the push's lookup compiled once sends what the ORM would."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-import weakref
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 
 from contacts.models import Contact, Interaction
 from contacts.services import contact_create
-from linkedin import prepared
+from crm import compiled_sql
+from crm.compiled_sql import prepare, prepared_query
 from linkedin.matching import _lookup_query, contacts_for_push, push_keys
-from linkedin.prepared import prepare, prepared_query
 from linkedin.serializers import push_payload_from_data
 from tests.linkedin.push_helpers import message, profile
 
@@ -141,15 +140,18 @@ def test_one_shape_is_compiled_once(alice):
 
 
 def test_shapes_beyond_the_kept_number_push_out_the_oldest(alice, monkeypatch):
-    monkeypatch.setattr(prepared, "SHAPES_KEPT", 2)
-    monkeypatch.setattr(prepared, "_prepared", weakref.WeakKeyDictionary())
+    compiled_sql.cache_clear()
+    monkeypatch.setattr(compiled_sql, "CACHE_SIZE", 2)
     arguments = _arguments(alice.pk, SHAPES[1])
     build = _build(SHAPES[1])
     for number in range(3):
         prepared_query(("evicted shape", number), build, arguments)
 
-    kept = prepared._prepared[connections[DEFAULT_DB_ALIAS]]
-    assert list(kept) == [("evicted shape", 1), ("evicted shape", 2)]
+    assert list(compiled_sql._cache()) == [
+        ("prepared", "evicted shape", 1),
+        ("prepared", "evicted shape", 2),
+    ]
+    compiled_sql.cache_clear()
 
 
 def test_the_lookup_finds_the_same_contacts_the_second_time_with_other_values(alice):
