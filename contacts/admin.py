@@ -8,8 +8,10 @@ not grow with its rows.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.forms.models import BaseInlineFormSet
 
@@ -185,8 +187,40 @@ class ContactAdmin(admin.ModelAdmin):
         )
 
 
+class InteractionAdminForm(forms.ModelForm):
+    """Refuse an interaction owned by someone other than its contact's owner.
+
+    The nightly rescore finds the interactions whose age crossed a boundary
+    through the interaction's own owner; one owned by another user would
+    leave its contact's score unrepaired.
+    """
+
+    class Meta:
+        model = Interaction
+        fields = (
+            "owner",
+            "contact",
+            "platform",
+            "direction",
+            "content_preview",
+            "raw_reference_id",
+            "is_read_by_recipient",
+            "occurred_at",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        contact, owner = cleaned.get("contact"), cleaned.get("owner")
+        if contact is not None and owner is not None and contact.owner_id != owner.pk:
+            raise forms.ValidationError(
+                {"owner": "Must be the owner of the contact."}, code="owner_mismatch"
+            )
+        return cleaned
+
+
 @admin.register(Interaction)
 class InteractionAdmin(admin.ModelAdmin):
+    form = InteractionAdminForm
     list_display = (
         "occurred_at",
         "contact",
@@ -201,6 +235,37 @@ class InteractionAdmin(admin.ModelAdmin):
     list_select_related = ("contact", "owner")
     raw_id_fields = ("owner", "contact")
     ordering = ("-occurred_at",)
+
+    # Each write rescores the contacts it changed, in its transaction: the
+    # nightly rescore only looks at contacts whose interactions' ages
+    # crossed a boundary, so it would never repair them.
+
+    def save_model(self, request, obj, form, change):
+        from contacts.services import interaction_contacts, interaction_edits_rescore
+
+        with transaction.atomic():
+            # Read before the save: an edit may move the interaction to
+            # another contact, whose old one must be rescored too.
+            stored = Interaction.objects.filter(pk=obj.pk)
+            before = interaction_contacts(stored) if change else set()
+            super().save_model(request, obj, form, change)
+            interaction_edits_rescore(contacts=before | interaction_contacts(stored))
+
+    def delete_model(self, request, obj):
+        from contacts.services import interaction_contacts, interaction_edits_rescore
+
+        with transaction.atomic():
+            before = interaction_contacts(Interaction.objects.filter(pk=obj.pk))
+            super().delete_model(request, obj)
+            interaction_edits_rescore(contacts=before)
+
+    def delete_queryset(self, request, queryset):
+        from contacts.services import interaction_contacts, interaction_edits_rescore
+
+        with transaction.atomic():
+            before = interaction_contacts(queryset)
+            super().delete_queryset(request, queryset)
+            interaction_edits_rescore(contacts=before)
 
 
 @admin.register(FollowUpSuggestion)

@@ -199,13 +199,13 @@ def user_password_change(*, user: User, new_password: str) -> None:
     """Set ``user``'s password and end every token issued before the change.
 
     Web and extension JWTs end by themselves (their ``pwd`` claim no longer
-    matches the new hash); the user's DRF tokens are deleted here. The
-    extension has to be paired again.
+    matches the new ``password_changed_at``); the user's DRF tokens are
+    deleted here. The extension has to be paired again.
     """
     from rest_framework.authtoken.models import Token
 
     user.set_password(new_password)
-    user.save(update_fields=["password", "updated_at"])
+    user.save(update_fields=["password", "password_changed_at", "updated_at"])
     Token.objects.filter(user=user).delete()
     logger.info("changed password", extra={"user_id": str(user.pk)})
 

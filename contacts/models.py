@@ -10,12 +10,14 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 
+from django.contrib.auth.hashers import acheck_password, check_password, make_password
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import ExtractDay, ExtractMonth, Lower
+from django.utils import timezone
 
 from contacts.birthdays import Birthday
 
@@ -119,11 +121,60 @@ class User(AbstractUser):
     # user's contacts; syncs and pushes never move it. Its exact meaning is
     # in contacts.scoring.nightly_rescore_start. NULL: never, rescore all.
     scores_as_of = models.DateTimeField(blank=True, null=True)
+    # When the password was last really changed (set_password, or made
+    # unusable); a rehash on sign-in leaves it alone. Tokens carry an HMAC
+    # of it (contacts.authentication.password_claim), so a change ends
+    # them and a rehash does not. NULL: not changed since the account was
+    # made (or since migration 0006).
+    password_changed_at = models.DateTimeField(blank=True, null=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CRMUserManager()
 
     REQUIRED_FIELDS = ["email"]
+
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self.password_changed_at = timezone.now()
+
+    def check_password(self, raw_password) -> bool:
+        """Return whether ``raw_password`` is the password; rehash it if outdated.
+
+        Django's own rehash goes through set_password, which would count a
+        hasher upgrade as a password change and end every token.
+        """
+        return check_password(raw_password, self.password, self._rehash)
+
+    async def acheck_password(self, raw_password) -> bool:
+        """Return whether ``raw_password`` is the password (check_password)."""
+
+        async def setter(raw_password):
+            self._store_rehash(raw_password)
+            await self.asave(update_fields=["password"])
+
+        return await acheck_password(raw_password, self.password, setter)
+
+    def _rehash(self, raw_password) -> None:
+        self._store_rehash(raw_password)
+        self.save(update_fields=["password"])
+
+    def _store_rehash(self, raw_password) -> None:
+        self.password = make_password(raw_password)
+        # As Django's setter: an upgrade is no change for password validators.
+        self._password = None
+
+    def save(self, *args, **kwargs):
+        # A save of the password alone must carry its change time too, or
+        # a set_password saved with update_fields=["password"] would keep
+        # every older token working.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "password" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "password_changed_at"}
+        super().save(*args, **kwargs)
 
     @property
     def priority_thresholds(self) -> dict[str, int]:

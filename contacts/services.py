@@ -626,3 +626,56 @@ def suggestions_dismiss_for_new_activity(
         .filter(Exists(newer_contact))
         .update(status="dismissed", updated_at=timezone.now())
     )
+
+
+# --- interaction edits outside a sync ----------------------------------------
+
+
+def interaction_contacts(interactions) -> set[tuple]:
+    """Return the (owner id, contact id) pairs of an Interaction queryset, one query.
+
+    The owner is the contact's: the score reads a contact's interactions
+    whoever the interaction row names as its owner.
+    """
+    pairs = interactions.order_by().values_list("contact__owner_id", "contact_id")
+    return set(pairs.distinct())
+
+
+def interaction_edits_rescore(
+    *, contacts: Iterable[tuple], now: dt.datetime | None = None
+) -> int:
+    """Rescore the contacts whose interactions were edited, moved or deleted.
+
+    For every writer of interactions other than a sync, import or push
+    (those rescore what they touched themselves): the admin's add, edit,
+    delete and bulk delete. ``contacts`` are (owner id, contact id) pairs:
+    both the old and the new contact of a moved interaction. The nightly
+    rescore only looks at contacts whose interactions' ages crossed a
+    boundary, so a contact skipped here would keep a wrong score for ever.
+
+    Call it inside the transaction that wrote, after the write. Per owner
+    it takes the owner's write lock, then rescores through the batch path
+    (one aggregate, batched UPDATEs), so a nightly run either committed
+    before (this rescore then sees its values and overwrites them) or waits
+    for this transaction. Return the number of contacts whose stored values
+    changed.
+    """
+    from contacts.scoring import contacts_rescore_ids
+
+    now = now or timezone.now()
+    by_owner: dict = {}
+    for owner_id, contact_id in contacts:
+        by_owner.setdefault(owner_id, set()).add(contact_id)
+    changed = 0
+    # Sorted: two writers locking the same owners take them in one order.
+    for owner_id in sorted(by_owner, key=str):
+        owner_write_lock(owner_id=owner_id)
+        result = contacts_rescore_ids(
+            owner_id=owner_id, contact_ids=by_owner[owner_id], now=now
+        )
+        changed += result.changed
+    logger.info(
+        "rescored contacts after an interaction edit",
+        extra={"contacts": sum(map(len, by_owner.values())), "changed": changed},
+    )
+    return changed

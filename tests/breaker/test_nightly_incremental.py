@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 
-from contacts.models import Contact, Interaction
+from contacts.models import Contact, Interaction, User
 from syncjobs.services import rescore_all
 from tests.contacts.test_scoring_nightly import add, fresh, recomputed, stored
 
@@ -15,39 +16,65 @@ NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an interaction deleted outside a sync (InteractionAdmin is "
-    "editable) is never rescored: the nightly run no longer recomputes all",
-)
+def _staff_client(client):
+    staff = User.objects.create_user(
+        email="support@example.com", password="support-pass-1", is_superuser=True
+    )
+    staff.is_staff = True
+    staff.save()
+    client.force_login(staff)
+    return client
+
+
+# Both go through the admin, the writer outside a sync that these faults
+# came from; tests/contacts/test_interaction_edits_rescore.py has each writer.
 @pytest.mark.django_db
-def test_a_deleted_interaction_is_reflected_by_the_next_nightly_run(alice):
+def test_a_deleted_interaction_is_reflected_by_the_next_nightly_run(client, alice):
     contact = Contact.objects.create(owner=alice, full_name="deleted from")
     add(contact, [("inbound", NOW - 2 * DAY), ("inbound", NOW - 3 * DAY)])
     rescore_all(owner=alice, now=NOW)
-    Interaction.objects.filter(contact=contact, occurred_at=NOW - 2 * DAY).delete()
+    staff = _staff_client(client)
+    gone = Interaction.objects.get(contact=contact, occurred_at=NOW - 2 * DAY)
 
+    with time_machine.travel(NOW + DAY / 2, tick=False):
+        response = staff.post(
+            f"/admin/contacts/interaction/{gone.pk}/delete/", {"post": "yes"}
+        )
+    assert response.status_code == 302
     (run,) = rescore_all(owner=fresh(alice), now=NOW + DAY)
 
     assert run.details["full"] is False
     assert stored(alice) == recomputed(alice, NOW + DAY)
+    assert stored(alice)["deleted from"][1] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an interaction re-dated outside a sync (admin edit of "
-    "occurred_at) is never rescored by the incremental nightly run",
-)
 @pytest.mark.django_db
-def test_a_redated_interaction_is_reflected_by_the_next_nightly_run(alice):
+def test_a_redated_interaction_is_reflected_by_the_next_nightly_run(client, alice):
     contact = Contact.objects.create(owner=alice, full_name="redated")
     add(contact, [("inbound", NOW - 2 * DAY)])
     rescore_all(owner=alice, now=NOW)
-    Interaction.objects.filter(contact=contact).update(occurred_at=NOW - 200 * DAY)
+    staff = _staff_client(client)
+    interaction = Interaction.objects.get(contact=contact)
 
+    with time_machine.travel(NOW + DAY / 2, tick=False):
+        response = staff.post(
+            f"/admin/contacts/interaction/{interaction.pk}/change/",
+            {
+                "owner": alice.pk,
+                "contact": contact.pk,
+                "platform": "email",
+                "direction": "inbound",
+                "raw_reference_id": interaction.raw_reference_id,
+                "occurred_at_0": (NOW - 200 * DAY).strftime("%Y-%m-%d"),
+                "occurred_at_1": (NOW - 200 * DAY).strftime("%H:%M:%S"),
+                "is_read_by_recipient": "unknown",
+            },
+        )
+    assert response.status_code == 302, response.content[:2000]
     rescore_all(owner=fresh(alice), now=NOW + DAY)
 
     assert stored(alice) == recomputed(alice, NOW + DAY)
+    assert stored(alice)["redated"][2] == NOW - 200 * DAY
 
 
 @pytest.mark.django_db

@@ -29,12 +29,6 @@ def _sign_in(client, password):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signing in with a hash from an older hasher (any Django upgrade "
-    "raises PBKDF2 iterations) re-hashes the same password, which ends every "
-    "other token, including 30-day extension tokens",
-)
 @pytest.mark.django_db
 def test_signing_in_again_after_a_hasher_upgrade_keeps_other_tokens(
     client, alice, settings
