@@ -18,44 +18,23 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from contacts.birthdays import Birthday
+from contacts.serializers import CONTACT_FIELDS
 
 logger = logging.getLogger(__name__)
 
+# The model columns behind each ContactResponse key, where they are not
+# the key itself: ``organization_id`` is always null, the birthday needs
+# its year-known flag.
+_COLUMNS_OF_FIELD = {
+    "user_id": ("owner_id",),
+    "organization_id": (),
+    "birthday": ("birthday", "birthday_year_known"),
+}
 # The model columns a ContactResponse is made of, for ``.values()``.
-CONTACT_COLUMNS = (
-    "id",
-    "owner_id",
-    "full_name",
-    "given_name",
-    "family_name",
-    "emails",
-    "phones",
-    "company",
-    "title",
-    "twitter_handle",
-    "twitter_bio",
-    "telegram_username",
-    "telegram_bio",
-    "location",
-    "linkedin_url",
-    "linkedin_profile_id",
-    "linkedin_headline",
-    "linkedin_bio",
-    "avatar_url",
-    "birthday",
-    "birthday_year_known",
-    "birthday_text",
-    "tags",
-    "notes",
-    "priority_level",
-    "source",
-    "relationship_score",
-    "interaction_count",
-    "last_interaction_at",
-    "last_followup_at",
-    "user_edited_fields",
-    "created_at",
-    "updated_at",
+CONTACT_COLUMNS = tuple(
+    column
+    for field in CONTACT_FIELDS
+    for column in _COLUMNS_OF_FIELD.get(field, (field,))
 )
 BIRTHDAY_COLUMNS = (*CONTACT_COLUMNS, "birthday_days_until")
 OVERDUE_COLUMNS = (
