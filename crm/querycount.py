@@ -18,20 +18,14 @@ from django.db import connection
 logger = logging.getLogger(__name__)
 
 
-def _is_profiler_statement(sql: str) -> bool:
-    # silk runs an EXPLAIN before every ORM query it records and writes its
-    # own silk_* rows; those are the profiler's cost, not the view's.
-    head = sql.lstrip()[:8].upper()
-    return head.startswith("EXPLAIN") or '"silk_' in sql
-
-
 @dataclass
 class QueryCounter:
     count: int = 0
 
     def __call__(self, execute, sql, params, many, context):
-        if not _is_profiler_statement(sql):
-            self.count += 1
+        # Every statement counts: silk's recorder sends none during a request
+        # (its rows are written after the response, or by its own thread).
+        self.count += 1
         return execute(sql, params, many, context)
 
 
